@@ -1,0 +1,40 @@
+// `pnpm bench`: starts the real components, runs every benchmark in order and
+// prints one table per benchmark, with the machine and versions in the header.
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import { startHarness } from '@ghostdns/testkit';
+import { thinPathBenchmark } from './src/thin-path.js';
+import { resolverBenchmark } from './src/resolver.js';
+import { fuzzBenchmark } from './src/fuzz.js';
+import { policyBenchmark } from './src/policy.js';
+import { printTable, type BenchmarkResult } from './src/report.js';
+
+function version(command: string, args: string[]): string {
+  try {
+    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0]?.trim() ?? '?';
+  } catch {
+    return 'not installed';
+  }
+}
+
+const benchmarks = [thinPathBenchmark, resolverBenchmark, policyBenchmark, fuzzBenchmark];
+
+const harness = await startHarness();
+let failed = false;
+try {
+  Object.assign(process.env, harness.env);
+  console.log('# GhostDNS benchmarks');
+  console.log(`machine: ${os.cpus()[0]?.model ?? '?'} x${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.platform()} ${os.release()}`);
+  console.log(`node ${process.version}; ${version('psql', ['--version'])}; ${version('kcat', ['-V'])}; ${version('dnsperf', ['-h'])}`);
+  console.log(`started ${new Date().toISOString()}`);
+  for (const benchmark of benchmarks) {
+    const results: BenchmarkResult = await benchmark.run(harness.env);
+    printTable(benchmark.title, results);
+  }
+} catch (error) {
+  failed = true;
+  console.error(error);
+} finally {
+  await harness.stop();
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,69 @@
+/**
+ * One row of `dns_queries` (owned by packages/db, migration 001), in column
+ * order. Timestamps are ISO 8601 strings with microsecond precision so nothing
+ * is lost on the way through a JS Date.
+ */
+export interface DnsQueryRow {
+  queried_at: string;
+  event_id: string;
+  node_id: string;
+  pop: string;
+  source: string;
+  message_type: string;
+  client_ip: string;
+  client_port: number;
+  transport: string;
+  domain: string;
+  apex_domain: string;
+  qtype: string;
+  qclass: string;
+  flags: string;
+  response_rcode: string | null;
+  cached: boolean;
+  cache_status: string;
+  response_time: string | null;
+  latency_us: number | null;
+  answer_count: number;
+  response_size: number;
+  upstream: string | null;
+  upstream_latency_us: number | null;
+  policy_action: string;
+  query_wire: Buffer | null;
+  response_wire: Buffer | null;
+}
+
+/** Column name and the Postgres array type unnest() reads it as, in table order. */
+export const DNS_QUERY_COLUMNS = [
+  ['queried_at', 'timestamptz'],
+  ['event_id', 'uuid'],
+  ['node_id', 'text'],
+  ['pop', 'text'],
+  ['source', 'text'],
+  ['message_type', 'text'],
+  ['client_ip', 'inet'],
+  ['client_port', 'int4'],
+  ['transport', 'text'],
+  ['domain', 'text'],
+  ['apex_domain', 'text'],
+  ['qtype', 'text'],
+  ['qclass', 'text'],
+  ['flags', 'text'],
+  ['response_rcode', 'text'],
+  ['cached', 'bool'],
+  ['cache_status', 'text'],
+  ['response_time', 'timestamptz'],
+  ['latency_us', 'int4'],
+  ['answer_count', 'int4'],
+  ['response_size', 'int4'],
+  ['upstream', 'text'],
+  ['upstream_latency_us', 'int4'],
+  ['policy_action', 'text'],
+  ['query_wire', 'bytea'],
+  ['response_wire', 'bytea'],
+] as const satisfies readonly (readonly [keyof DnsQueryRow, string])[];
+
+export type DnsQueryColumn = (typeof DNS_QUERY_COLUMNS)[number][0];
+
+/** Compile-time proof that DNS_QUERY_COLUMNS lists every field of DnsQueryRow. */
+type AssertNever<T extends never> = T;
+export type AllColumnsListed = AssertNever<Exclude<keyof DnsQueryRow, DnsQueryColumn>>;

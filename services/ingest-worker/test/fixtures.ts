@@ -1,0 +1,35 @@
+import { randomUUID } from 'node:crypto';
+import type { QueryEvent } from '@ghostdns/contracts';
+
+/** 2024-05-01T12:00:00.123456Z in epoch microseconds. */
+export const QUERY_TIME_US = 1_714_564_800_123_456;
+
+/** A valid answered query; override what a case needs. */
+export function queryEvent(overrides: Partial<QueryEvent> = {}): QueryEvent {
+  return {
+    event_id: randomUUID(),
+    node_id: 'edge-1',
+    pop: 'ams1',
+    source: 'RESOLVER_EDGE',
+    message_type: 'CLIENT_RESPONSE',
+    query_time_us: QUERY_TIME_US,
+    response_time_us: QUERY_TIME_US + 1_250,
+    client_ip: '100.101.102.103',
+    client_port: 53_124,
+    transport: 'UDP',
+    qname: 'www.example.com',
+    qtype: 1,
+    qclass: 1,
+    rcode: 0,
+    flags: { qr: true, aa: false, tc: false, rd: true, ra: true, ad: false, cd: false },
+    answer_count: 2,
+    response_size: 96,
+    cache_status: 'MISS',
+    upstream: '9.9.9.9:53',
+    upstream_latency_us: 900,
+    policy_action: 'PASS',
+    query_wire: Buffer.from([0x12, 0x34, 0x01, 0x00]),
+    response_wire: Buffer.from([0x12, 0x34, 0x81, 0x80, 0x00]),
+    ...overrides,
+  };
+}

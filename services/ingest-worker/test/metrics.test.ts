@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { createMetricsRegistry } from '@ghostdns/observability';
+import { createIngestMetrics, ingestInstruments } from '../src/metrics.js';
+
+describe('ingest metrics', () => {
+  it('expose counters and histograms in Prometheus text format', async () => {
+    const registry = createMetricsRegistry({ processMetrics: false, defaultLabels: { node: 'n1' } });
+    const metrics = createIngestMetrics(registry);
+    metrics.batchReceived(3);
+    metrics.rejected('empty_qname');
+    metrics.dbWrite(0.004);
+    metrics.batchCommitted(2);
+
+    const text = await registry.metrics();
+    expect(text).toContain('# TYPE ghostdns_ingest_rows_total counter');
+    expect(text).toContain('ghostdns_ingest_rows_total{node="n1"} 2');
+    expect(text).toContain('ghostdns_ingest_batches_total{node="n1"} 1');
+    expect(text).toContain('ghostdns_ingest_rejected_total{reason="empty_qname",node="n1"} 1');
+    expect(text).toContain('ghostdns_ingest_rejected_total{reason="invalid_client_ip",node="n1"} 0');
+    expect(text).toContain('# TYPE ghostdns_ingest_batch_size histogram');
+    expect(text).toContain('ghostdns_ingest_batch_size_bucket{le="1",node="n1"} 0');
+    expect(text).toContain('ghostdns_ingest_batch_size_bucket{le="10",node="n1"} 1');
+    expect(text).toContain('ghostdns_ingest_batch_size_bucket{le="+Inf",node="n1"} 1');
+    expect(text).toContain('ghostdns_ingest_batch_size_sum{node="n1"} 3');
+    expect(text).toContain('ghostdns_ingest_db_seconds_bucket{le="0.005",node="n1"} 1');
+    expect(text).toContain('ghostdns_ingest_db_seconds_count{node="n1"} 1');
+
+    const json = await registry.getMetricsAsJSON();
+    expect(json.map((m) => m.name)).toEqual(
+      expect.arrayContaining(['ghostdns_ingest_rows_total', 'ghostdns_ingest_db_seconds']) as unknown,
+    );
+  });
+
+  it('registers once per registry: a second worker on the same registry reuses the metrics', async () => {
+    const registry = createMetricsRegistry({ processMetrics: false });
+    const first = ingestInstruments(registry);
+    const second = ingestInstruments(registry);
+    expect(second.rows).toBe(first.rows);
+    expect(second.rejected).toBe(first.rejected);
+    expect(second.dbSeconds).toBe(first.dbSeconds);
+
+    const a = createIngestMetrics(registry);
+    const b = createIngestMetrics(registry);
+    a.batchCommitted(2);
+    b.batchCommitted(3);
+    b.rejected('empty_qname');
+
+    const text = await registry.metrics();
+    expect(text.match(/^# TYPE ghostdns_ingest_rows_total counter$/gm)).toHaveLength(1);
+    expect(text).toMatch(/^ghostdns_ingest_rows_total 5$/m);
+    expect(text).toMatch(/^ghostdns_ingest_batches_total 2$/m);
+    expect(text).toMatch(/^ghostdns_ingest_rejected_total\{reason="empty_qname"\} 1$/m);
+  });
+
+  it('never throws on values prom-client would refuse', async () => {
+    const registry = createMetricsRegistry({ processMetrics: false });
+    const metrics = createIngestMetrics(registry);
+    expect(() => {
+      metrics.batchCommitted(-1);
+      metrics.dbWrite(Number.NaN);
+      metrics.batchReceived(Number.POSITIVE_INFINITY);
+    }).not.toThrow();
+    const text = await registry.metrics();
+    expect(text).toMatch(/^ghostdns_ingest_rows_total 0$/m);
+    expect(text).toMatch(/^ghostdns_ingest_db_seconds_count 0$/m);
+    expect(text).toMatch(/^ghostdns_ingest_batch_size_count 0$/m);
+  });
+});

@@ -1,0 +1,45 @@
+import type { PresenceSource as PresenceSourceKind } from '@ghostdns/contracts';
+
+/** One peer as a source saw it in one poll. */
+export interface PeerObservation {
+  readonly source: PresenceSourceKind;
+  /** WireGuard public key or Tailscale nodeId. */
+  readonly deviceId: string;
+  /** Name the peer is published under (a DNS label); sources that cannot name a peer leave it null. */
+  readonly name: string | null;
+  /** WireGuard interface the peer belongs to; null for Tailscale. */
+  readonly interface: string | null;
+  /** Tunnel addresses (allowed IPs / Tailscale IPs), as the source reports them. */
+  readonly addresses: readonly string[];
+  /** Epoch microseconds of the latest handshake; null when the peer never completed one. */
+  readonly lastHandshakeUs: number | null;
+  /** Epoch microseconds at which the source read this. */
+  readonly observedAtUs: number;
+}
+
+/**
+ * The seam the pollers plug into (issue 6: a WireGuard source reading
+ * `wg show <iface> dump` and a Tailscale source reading the local API).
+ * poll() reports every peer it can see right now; it rejects when it cannot
+ * read its source at all (a rejected poll is "unknown", never "everyone is
+ * offline": names fail closed on what we know, not on what we failed to read).
+ */
+export interface PresenceSource {
+  /** Short label for logs and metrics, e.g. "wireguard:wg0". */
+  readonly id: string;
+  poll(): Promise<PeerObservation[]>;
+}
+
+/** Nest token: the PresenceSource[] the poll loop reads. Empty in this build. */
+export const PRESENCE_SOURCES = Symbol.for('ghostdns.presence.sources');
+
+/**
+ * Receives each successful poll. Issue 6 plugs in the handshake-threshold
+ * state machine that publishes DEVICE_ONLINE / DEVICE_OFFLINE transitions.
+ */
+export interface ObservationSink {
+  observe(sourceId: string, peers: readonly PeerObservation[]): Promise<void>;
+}
+
+/** Nest token for the ObservationSink. */
+export const OBSERVATION_SINK = Symbol.for('ghostdns.presence.observation-sink');

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '@ghostdns/config';
+import type { GhostConfigInput } from '@ghostdns/config';
+import { PresenceConfigValidator, presenceConfigIssues } from '../src/config-validator.js';
+
+const presence = (p: GhostConfigInput['presence']) => parseConfig({ presence: p }).presence;
+const validator = new PresenceConfigValidator();
+
+describe('PresenceConfigValidator: accepted', () => {
+  it.each([
+    { name: 'defaults (presence off)', input: {} },
+    { name: 'one interface', input: { wireguardInterfaces: ['wg0'] } },
+    { name: 'several interfaces', input: { wireguardInterfaces: ['wg0', 'wg-office', 'tun_1', 'a=b+c.d'] } },
+    { name: '15-character name', input: { wireguardInterfaces: ['abcdefghijklmno'] } },
+    { name: 'all', input: { wireguardInterfaces: ['all'] } },
+    { name: 'single-label suffix', input: { suffix: 'lan' } },
+    { name: 'deep suffix', input: { suffix: 'peers.vpn.example-corp.com' } },
+    { name: '63-char label', input: { suffix: `${'a'.repeat(63)}.local` } },
+    { name: 'fractional interval below threshold', input: { pollInterval: 0.5, handshakeThreshold: 1 } },
+  ])('$name', ({ input }) => {
+    expect(presenceConfigIssues(presence(input))).toEqual([]);
+    expect(() => validator.validate(presence(input))).not.toThrow();
+  });
+
+  it('returns frozen settings in milliseconds', () => {
+    const settings = validator.validate(
+      presence({ wireguardInterfaces: ['wg0'], suffix: 'vpn.local', pollInterval: 5, handshakeThreshold: 300 }),
+    );
+    expect(settings).toEqual({
+      interfaces: ['wg0'],
+      watchAll: false,
+      suffix: 'vpn.local',
+      pollIntervalMs: 5000,
+      handshakeThresholdMs: 300_000,
+    });
+    expect(Object.isFrozen(settings)).toBe(true);
+    expect(validator.validate(presence({ wireguardInterfaces: ['all'] })).watchAll).toBe(true);
+  });
+});
+
+describe('PresenceConfigValidator: rejected, naming the key', () => {
+  it.each([
+    { name: 'interface too long', input: { wireguardInterfaces: ['abcdefghijklmnop'] }, env: 'GHOSTDNS_PRESENCE_WIREGUARD_INTERFACES', text: /not a valid interface name/ },
+    { name: 'slash in interface', input: { wireguardInterfaces: ['wg0/1'] }, env: 'GHOSTDNS_PRESENCE_WIREGUARD_INTERFACES', text: /"wg0\/1"/ },
+    { name: 'space in interface', input: { wireguardInterfaces: ['wg 0'] }, env: 'GHOSTDNS_PRESENCE_WIREGUARD_INTERFACES', text: /not a valid interface name/ },
+    { name: 'colon in interface', input: { wireguardInterfaces: ['wg0:1'] }, env: 'GHOSTDNS_PRESENCE_WIREGUARD_INTERFACES', text: /not a valid interface name/ },
+    { name: 'dot', input: { wireguardInterfaces: ['.'] }, env: 'GHOSTDNS_PRESENCE_WIREGUARD_INTERFACES', text: /not a valid interface name/ },
+    { name: 'dot-dot', input: { wireguardInterfaces: ['..'] }, env: 'GHOSTDNS_PRESENCE_WIREGUARD_INTERFACES', text: /not a valid interface name/ },
+    { name: 'all mixed with names', input: { wireguardInterfaces: ['all', 'wg0'] }, env: 'GHOSTDNS_PRESENCE_WIREGUARD_INTERFACES', text: /"all" must be the only entry/ },
+    { name: 'duplicate interface', input: { wireguardInterfaces: ['wg0', 'wg0'] }, env: 'GHOSTDNS_PRESENCE_WIREGUARD_INTERFACES', text: /listed twice/ },
+    { name: 'suffix with trailing dot', input: { suffix: 'vpn.local.' }, env: 'GHOSTDNS_PRESENCE_SUFFIX', text: /empty label/ },
+    { name: 'suffix with leading dot', input: { suffix: '.vpn.local' }, env: 'GHOSTDNS_PRESENCE_SUFFIX', text: /empty label/ },
+    { name: 'suffix with double dot', input: { suffix: 'vpn..local' }, env: 'GHOSTDNS_PRESENCE_SUFFIX', text: /empty label/ },
+    { name: 'suffix upper-case', input: { suffix: 'VPN.local' }, env: 'GHOSTDNS_PRESENCE_SUFFIX', text: /lower-case/ },
+    { name: 'suffix underscore', input: { suffix: 'my_vpn.local' }, env: 'GHOSTDNS_PRESENCE_SUFFIX', text: /invalid label "my_vpn"/ },
+    { name: 'suffix label starts with hyphen', input: { suffix: '-vpn.local' }, env: 'GHOSTDNS_PRESENCE_SUFFIX', text: /invalid label/ },
+    { name: 'suffix label ends with hyphen', input: { suffix: 'vpn-.local' }, env: 'GHOSTDNS_PRESENCE_SUFFIX', text: /invalid label/ },
+    { name: 'suffix label of 64', input: { suffix: `${'a'.repeat(64)}.local` }, env: 'GHOSTDNS_PRESENCE_SUFFIX', text: /invalid label/ },
+    { name: 'suffix too long', input: { suffix: Array.from({ length: 5 }, () => 'a'.repeat(60)).join('.') }, env: 'GHOSTDNS_PRESENCE_SUFFIX', text: /longer than 253/ },
+    { name: 'suffix with space', input: { suffix: 'vpn local' }, env: 'GHOSTDNS_PRESENCE_SUFFIX', text: /invalid label/ },
+    { name: 'suffix numeric TLD', input: { suffix: '10.0.0.1' }, env: 'GHOSTDNS_PRESENCE_SUFFIX', text: /all-numeric/ },
+    { name: 'interval equal to threshold', input: { pollInterval: 300, handshakeThreshold: 300 }, env: 'GHOSTDNS_PRESENCE_POLL_INTERVAL', text: /less than presence.handshakeThreshold .*300 >= 300/ },
+    { name: 'interval above threshold', input: { pollInterval: 600, handshakeThreshold: 60 }, env: 'GHOSTDNS_PRESENCE_POLL_INTERVAL', text: /GHOSTDNS_PRESENCE_HANDSHAKE_THRESHOLD/ },
+  ])('$name -> $env', ({ input, env, text }) => {
+    let caught: unknown;
+    try {
+      validator.validate(presence(input));
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    const error = caught as ConfigError;
+    expect(error.code).toBe('GHOSTDNS_CONFIG_INVALID');
+    expect(error.issues).toHaveLength(1);
+    expect(error.issues[0]?.source).toEqual({ kind: 'env', name: env });
+    expect(error.issues[0]?.message).toMatch(text);
+    expect(error.message).toContain(env);
+  });
+
+  it('reports every bad key at once', () => {
+    const issues = presenceConfigIssues(
+      presence({ wireguardInterfaces: ['bad/name'], suffix: 'Bad', pollInterval: 10, handshakeThreshold: 5 }),
+    );
+    expect(issues.map((i) => i.key)).toEqual(['presence.wireguardInterfaces', 'presence.suffix', 'presence.pollInterval']);
+  });
+});

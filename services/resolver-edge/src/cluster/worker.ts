@@ -1,0 +1,119 @@
+// Entry point of one resolver worker (dns.workers > 1, forked by primary.ts).
+// It builds what runDistributedService builds for the bus (same factories: the
+// event codec on the schema registry or the built-in table, createKafkaBus),
+// plus the shared Redis store when the cache is shared, and runs a whole
+// ResolverEdge. Its UDP bind goes through the primary, which shares one socket
+// among all workers. Prometheus metrics stay in the worker (not served).
+import 'reflect-metadata';
+import path from 'node:path';
+import { createKafkaBus, type EventBus } from '@ghostdns/bus';
+import { parseConfig, type GhostConfig, type GhostConfigInput } from '@ghostdns/config';
+import { BuiltinSchemaTable, ConfluentSchemaRegistryResolver, createEventCodec, Topics, type SchemaIdResolver } from '@ghostdns/contracts';
+import { createBusMetrics, createLogger, createMetricsRegistry } from '@ghostdns/observability';
+import { createRedisKeyValueStore, type KeyValueStore } from '@ghostdns/runtime';
+import { createPrometheusResolverMetrics } from '../prometheus-metrics.js';
+import { ResolverEdge } from '../resolver-edge.js';
+import { WORKER_CONFIG_ENV, WORKER_INDEX_ENV, type WorkerMessage } from './primary.js';
+
+function send(message: WorkerMessage): void {
+  process.send?.(message);
+}
+
+function schemaResolver(url: string | undefined): SchemaIdResolver {
+  if (url === undefined) return new BuiltinSchemaTable();
+  const parsed = new URL(url);
+  const auth = parsed.username !== '' || parsed.password !== ''
+    ? { username: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) }
+    : undefined;
+  parsed.username = '';
+  parsed.password = '';
+  const base = parsed.toString().replace(/\/$/, '');
+  return new ConfluentSchemaRegistryResolver(auth === undefined ? { url: base } : { url: base, auth });
+}
+
+type ConfigJson = GhostConfigInput & { dns?: Record<string, unknown>; dot?: Record<string, unknown>; doh?: Record<string, unknown> };
+
+/**
+ * The stream listeners (TCP, DoT, DoH) bind with exclusive: true, which in a
+ * cluster worker means a socket of its own rather than the primary's shared
+ * one: only worker 1 runs them, every worker shares the UDP socket.
+ */
+function streamListenersOnlyInFirst(input: ConfigJson, index: number): GhostConfigInput {
+  if (index <= 1) return input;
+  const out: ConfigJson = { ...input, dns: { ...input.dns, tcp: false } };
+  if (input.dot) {
+    out.dot = { ...input.dot };
+    delete out.dot.listen;
+  }
+  if (input.doh) {
+    out.doh = { ...input.doh };
+    delete out.doh.listen;
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const raw = process.env[WORKER_CONFIG_ENV];
+  if (raw === undefined) throw new Error(`${WORKER_CONFIG_ENV} is not set: this entry point is started by the resolver's primary`);
+  const index = Number(process.env[WORKER_INDEX_ENV] ?? '0');
+  const config: GhostConfig = parseConfig(streamListenersOnlyInFirst(JSON.parse(raw) as ConfigJson, index), 'resolver primary');
+  const logger = createLogger({ level: config.log.level, name: `resolver-edge-w${index}` });
+  const metrics = createMetricsRegistry({ defaultLabels: { service: 'resolver-edge', node: config.node.id, worker: String(index) } });
+
+  const codec = createEventCodec(schemaResolver(config.schemaRegistry.url));
+  await codec.init();
+  const bus: EventBus = createKafkaBus({
+    brokers: [...config.kafka.brokers],
+    clientId: `${config.kafka.clientId}-resolver-edge-w${index}`,
+    codec,
+    logger: logger.child({ component: 'bus' }),
+    metrics: createBusMetrics(metrics),
+    deadLetterTopic: Topics.queriesDeadLetter,
+  });
+  await bus.connect();
+  const store: KeyValueStore | null = config.cache.shared && config.redis.url !== undefined
+    ? createRedisKeyValueStore({ url: config.redis.url, logger: logger.child({ component: 'redis' }) })
+    : null;
+
+  const edge = new ResolverEdge({
+    config,
+    publisher: bus,
+    bus,
+    metrics: createPrometheusResolverMetrics(metrics),
+    logger: logger.child({ component: 'resolver-edge' }),
+    // One spool per worker: segments are append-only files owned by one writer.
+    spoolDir: `${config.spool.dir ?? path.join(config.data.dir, 'spool')}-worker-${index}`,
+    ...(store ? { store } : {}),
+  });
+  const addresses = await edge.start();
+  send({ type: 'ghostdns-resolver-listening', udp: addresses.udp, tcp: addresses.tcp });
+
+  let stopping = false;
+  const stop = async (drainTimeoutMs: number, flushTimeoutMs: number): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    await edge.stop({ drainTimeoutMs, flushTimeoutMs });
+    await bus.close();
+    await store?.close();
+    process.exit(0);
+  };
+  process.on('message', (msg: unknown) => {
+    const m = msg as Partial<WorkerMessage> | null;
+    if (m?.type === 'ghostdns-resolver-stop' && 'drainTimeoutMs' in m && 'flushTimeoutMs' in m) {
+      void stop(m.drainTimeoutMs ?? 5_000, m.flushTimeoutMs ?? 5_000);
+    } else if (m?.type === 'ghostdns-resolver-reload') {
+      edge.reload().catch((err: unknown) => logger.error({ err }, 'reload failed'));
+    }
+  });
+  // SIGTERM/SIGINT reach the whole process group: the primary decides when workers stop.
+  process.on('SIGTERM', () => undefined);
+  process.on('SIGINT', () => undefined);
+  // The primary is gone: stop on our own.
+  process.on('disconnect', () => void stop(5_000, 5_000));
+}
+
+main().catch((err: unknown) => {
+  send({ type: 'ghostdns-resolver-failed', message: err instanceof Error ? err.message : String(err) });
+  process.stderr.write(`resolver worker failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
