@@ -119,6 +119,22 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    tap: z
+      .object({
+        /** dnstap Frame Streams listener: `unix:/path/to.sock` or `tcp:host:port`. */
+        dnstap: z
+          .string()
+          .regex(/^(unix:\/.+|tcp:(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5})$/, 'expected unix:/absolute/path or tcp:host:port')
+          .optional(),
+        /** BIND9 query log (queries.log) to tail. */
+        bindQuerylog: z.string().min(1).optional(),
+        /** BIND9 query-errors log; default: query-errors.log beside bindQuerylog. */
+        bindQueryErrorsLog: z.string().min(1).optional(),
+        /** IANA zone the BIND logs' local timestamps are written in; default: this process's zone. */
+        bindTimezone: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({}),
     http: z.object({ listen: hostPort.default('127.0.0.1:8080') }).strict().default({}),
     data: z.object({ dir: z.string().min(1).default(defaultDataDir) }).strict().default({}),
     kafka: z
