@@ -12,7 +12,8 @@ fi
 apt-get update
 DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
   kcat dnsutils knot-dnsutils dnsmasq unbound bind9 dnsperf \
-  wireguard-go wireguard-tools iproute2 redis-server postgresql
+  wireguard-go wireguard-tools iproute2 redis-server postgresql \
+  knot-resolver python3-psycopg2
 
 # PostgreSQL: start the packaged cluster if nothing answers on 5432.
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then

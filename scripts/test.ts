@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 
 // The root package is CommonJS for tsx (no import.meta); testkit is ESM and is loaded with import().
 const root = join(dirname(resolve(process.argv[1] ?? 'scripts/test.ts')), '..');
-const REQUIRED_BINARIES = ['kcat', 'dig', 'dnsmasq', 'unbound', 'redis-server', 'psql'] as const;
+const REQUIRED_BINARIES = ['kcat', 'dig', 'kdig', 'dnsmasq', 'unbound', 'named', 'kresd', 'redis-server', 'psql'] as const;
 
 function hasBinary(name: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${name} >/dev/null 2>&1 || test -x /usr/sbin/${name}`]).status === 0;
