@@ -14,3 +14,5 @@ export {
   createScratchDatabase, scratchDir,
 } from './journeys.js';
 export type { ManagedProcess, KafkaMock, ScratchDatabase } from './journeys.js';
+export { startNamed } from './named.js';
+export type { Named, NamedOptions } from './named.js';

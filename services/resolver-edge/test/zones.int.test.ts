@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createInProcessBus, silentLogger, type EventBus } from '@ghostdns/bus';
 import { parseConfig } from '@ghostdns/config';
-import { freeUdpAndTcpPort, startProcess, waitFor, type ManagedProcess } from '@ghostdns/testkit';
+import { startNamed, waitFor, type Named } from '@ghostdns/testkit';
 import dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResolverEdge } from '../src/resolver-edge.js';
@@ -36,43 +36,6 @@ ${extra}
 `;
 }
 
-interface Named {
-  process: ManagedProcess;
-  port: number;
-}
-
-/** named in the foreground, everything in `dir`, no rndc channel, no pid file. */
-async function startNamed(dir: string, zones: string): Promise<Named> {
-  const port = await freeUdpAndTcpPort();
-  const conf = path.join(dir, 'named.conf');
-  writeFileSync(
-    conf,
-    `options {
-  directory "${dir}";
-  pid-file none;
-  session-keyfile none;
-  managed-keys-directory "${dir}";
-  listen-on port ${port} { 127.0.0.1; };
-  listen-on-v6 { none; };
-  recursion no;
-  notify no;
-  dnssec-validation no;
-  allow-transfer { 127.0.0.1; };
-};
-controls { };
-${zones}
-`,
-  );
-  const process = startProcess('named', 'named', ['-g', '-c', conf, '-u', 'root'], {});
-  await waitFor(async () => process.child.exitCode === null && (await dig(port, '+short', 'version.bind', 'TXT', 'CH')).length > 0, {
-    description: `named on 127.0.0.1:${port}`,
-    timeoutMs: 20_000,
-  }).catch((err: unknown) => {
-    throw new Error(`${String(err)}\n${process.output()}`);
-  });
-  return { process, port };
-}
-
 describe('local zones against BIND9', () => {
   const dirs: string[] = [];
   const mkdir = (): string => {
@@ -91,11 +54,11 @@ describe('local zones against BIND9', () => {
     primaryDir = mkdir();
     copyFileSync(path.join(fixtures, 'db.codeandcore.home'), path.join(primaryDir, 'db.codeandcore.home'));
     writeFileSync(path.join(primaryDir, 'db.refresh.test'), refreshZone(1, 'old IN A 192.0.2.10'));
-    primary = await startNamed(
-      primaryDir,
-      `zone "codeandcore.home" { type primary; file "${primaryDir}/db.codeandcore.home"; };
+    primary = await startNamed({
+      dir: primaryDir,
+      config: `zone "codeandcore.home" { type primary; file "${primaryDir}/db.codeandcore.home"; };
 zone "refresh.test" { type primary; file "${primaryDir}/db.refresh.test"; };`,
-    );
+    });
 
     bus = createInProcessBus({ logger: silentLogger });
     await bus.connect();
@@ -160,10 +123,10 @@ zone "refresh.test" { type primary; file "${primaryDir}/db.refresh.test"; };`,
 
   it('BIND9 as OUR secondary transfers lab.test and answers from it', async () => {
     const dir = mkdir();
-    ourSecondary = await startNamed(
+    ourSecondary = await startNamed({
       dir,
-      `zone "lab.test" { type secondary; primaries { 127.0.0.1 port ${port}; }; file "${dir}/lab.test.saved"; };`,
-    );
+      config: `zone "lab.test" { type secondary; primaries { 127.0.0.1 port ${port}; }; file "${dir}/lab.test.saved"; };`,
+    });
     const secondaryPort = ourSecondary.port;
     await waitFor(async () => (await dig(secondaryPort, '+short', 'host.deep.lab.test', 'A')).trim() === '192.0.2.80', {
       description: 'BIND answering from the zone it transferred from us',
