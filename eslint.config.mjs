@@ -17,4 +17,6 @@ export default tseslint.config(
       '@typescript-eslint/require-await': 'off',
     },
   },
+  // Plain-JS bootstraps (worker threads register tsx themselves): no type information to lint with.
+  { files: ['**/*.mjs'], ...tseslint.configs.disableTypeChecked },
 );

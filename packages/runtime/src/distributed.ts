@@ -1,15 +1,9 @@
 import type { DynamicModule, Type } from '@nestjs/common';
-import { createKafkaBus, type EventBus } from '@ghostdns/bus';
+import type { EventBus } from '@ghostdns/bus';
 import { ConfigError, loadConfig, type GhostConfig } from '@ghostdns/config';
-import {
-  BuiltinSchemaTable,
-  ConfluentSchemaRegistryResolver,
-  createEventCodec,
-  Topics,
-  type SchemaIdResolver,
-} from '@ghostdns/contracts';
 import { migrate, openDatabase, type Database } from '@ghostdns/db';
-import { createBusMetrics, createLogger, createMetricsRegistry, type Logger } from '@ghostdns/observability';
+import { createLogger, createMetricsRegistry, type Logger } from '@ghostdns/observability';
+import { createKafkaBusFromConfig } from './kafka.js';
 import { createHttpApp, listenHttp } from './app.js';
 import { assembleRuntime, DEFAULT_MEMORY_STORE_ENTRIES, toDbLogger, where } from './compose.js';
 import { errorMessage } from './errors.js';
@@ -36,20 +30,6 @@ export interface RunningService {
   readonly httpUrl: string;
   /** Graceful shutdown: Nest app, then bus, then key-value store, then database. Idempotent. */
   close(): Promise<void>;
-}
-
-/** Splits credentials out of a registry URL (the client takes them separately). */
-function schemaResolver(url: string | undefined): SchemaIdResolver {
-  if (url === undefined) return new BuiltinSchemaTable();
-  const parsed = new URL(url);
-  const auth =
-    parsed.username !== '' || parsed.password !== ''
-      ? { username: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) }
-      : undefined;
-  parsed.username = '';
-  parsed.password = '';
-  const base = parsed.toString().replace(/\/$/, '');
-  return new ConfluentSchemaRegistryResolver(auth === undefined ? { url: base } : { url: base, auth });
 }
 
 /**
@@ -95,21 +75,11 @@ async function boot(
   if (config.kafka.brokers.length === 0) {
     throw ConfigError.missing('kafka.brokers', 'KAFKA_BROKERS', `${options.name} runs distributed on Kafka`);
   }
-  const codec = createEventCodec(schemaResolver(config.schemaRegistry.url));
-  await codec.init();
+  const bus: EventBus = await createKafkaBusFromConfig(config, { clientIdSuffix: options.name, logger, metrics });
   logger.info(
     { schemaRegistry: config.schemaRegistry.url === undefined ? 'builtin' : where(config.schemaRegistry.url) },
     'schemas ready',
   );
-
-  const bus: EventBus = createKafkaBus({
-    brokers: [...config.kafka.brokers],
-    clientId: `${config.kafka.clientId}-${options.name}`,
-    codec,
-    logger: logger.child({ component: 'bus' }),
-    metrics: createBusMetrics(metrics),
-    deadLetterTopic: Topics.queriesDeadLetter,
-  });
   lifecycle.add({ name: 'bus', phase: 'bus', close: () => bus.close() });
   await bus.connect();
   logger.info({ brokers: config.kafka.brokers }, 'connected to Kafka');

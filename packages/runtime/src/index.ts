@@ -28,3 +28,4 @@ export {
 export { CLOSE_ORDER, installSignalHandlers, Lifecycle, type ClosePhase, type CloseStep, type SignalOptions } from './lifecycle.js';
 export { runDistributedService, type RunDistributedServiceOptions, type RunningService } from './distributed.js';
 export { startStandalone, type StandaloneHandle, type StartStandaloneOptions } from './standalone.js';
+export { createKafkaBusFromConfig, type KafkaBusFromConfigOptions } from './kafka.js';

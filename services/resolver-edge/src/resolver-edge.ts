@@ -12,7 +12,8 @@ import { findCacheStage, type SharedCacheStore } from './cache/index.js';
 import { shouldRunWorkers, startWorkerPool, type WorkerPool } from './cluster/primary.js';
 import type { UdpSocketFactory } from './dns/udp.js';
 import { ResolverEdgeError } from './errors.js';
-import { QueryEventProducer } from './events/producer.js';
+import { ThreadedEventRecorder } from './events/event-thread.js';
+import { QueryEventProducer, type AnswerRecorder } from './events/producer.js';
 import { MemoryQueueSink, type MemoryQueueSinkOptions, type QueryEventSink } from './events/sink.js';
 import { SpoolingSink, type SpoolingSinkOptions } from './events/spooling-sink.js';
 import { noopResolverMetrics, silentLogger, type EdgeLogger, type ResolverMetrics } from './metrics.js';
@@ -43,6 +44,12 @@ export interface ResolverEdgeOptions {
   spool?: Pick<SpoolingSinkOptions, 'publishTimeoutMs' | 'highWater'> & { segmentBytes?: number };
   /** Replaces the event sink altogether. */
   sink?: QueryEventSink;
+  /**
+   * Build and publish events on a worker thread with its own KafkaBus (from
+   * config.kafka) instead of `publisher`: the answer thread only writes compact
+   * records. Ignored when `sink` is given.
+   */
+  eventThread?: { clientIdSuffix: string } | null;
   /** The runtime's shared store: the answer cache's second level when cache.shared is on. */
   store?: SharedCacheStore | null;
   /** Extra CA certificates (PEM) trusted for DoT upstreams besides the system's (tests: a self-signed CA). */
@@ -74,8 +81,7 @@ export class ResolverEdge {
   private readonly options: ResolverEdgeOptions;
   private readonly metrics: ResolverMetrics;
   private readonly logger: EdgeLogger;
-  private readonly sink: QueryEventSink;
-  private readonly producer: QueryEventProducer;
+  private readonly recorder: AnswerRecorder;
   private forwarder: UpstreamForwarder | null = null;
   private udp: DnsUdpServer | null = null;
   private tcp: DnsTcpServer | null = null;
@@ -90,13 +96,31 @@ export class ResolverEdge {
     this.options = options;
     this.metrics = options.metrics ?? noopResolverMetrics;
     this.logger = options.logger ?? silentLogger;
-    this.sink = options.sink ?? this.createSink();
-    this.producer = new QueryEventProducer({ node: options.config.node, sink: this.sink, logger: this.logger });
+    this.recorder = this.createRecorder();
+  }
+
+  private createRecorder(): AnswerRecorder {
+    const { config, eventThread, sink } = this.options;
+    // A cluster primary only supervises: its workers record their own events.
+    if (sink === undefined && eventThread && !shouldRunWorkers(config)) {
+      return new ThreadedEventRecorder({
+        config,
+        spoolDir: this.spoolDir(),
+        clientIdSuffix: eventThread.clientIdSuffix,
+        metrics: this.metrics,
+        logger: this.logger,
+      });
+    }
+    return new QueryEventProducer({ node: config.node, sink: sink ?? this.createSink(), logger: this.logger });
+  }
+
+  private spoolDir(): string | null {
+    return this.options.spoolDir === undefined ? (this.options.config.spool.dir ?? null) : this.options.spoolDir;
   }
 
   private createSink(): QueryEventSink {
     const { config, publisher, queue } = this.options;
-    const dir = this.options.spoolDir === undefined ? (config.spool.dir ?? null) : this.options.spoolDir;
+    const dir = this.spoolDir();
     const common = { ...queue, publisher, metrics: this.metrics, logger: this.logger };
     if (dir === null) return new MemoryQueueSink(common);
     const { segmentBytes, ...overrides } = this.options.spool ?? {};
@@ -124,7 +148,7 @@ export class ResolverEdge {
   }
 
   get eventQueueDepth(): number {
-    return this.sink.depth;
+    return this.recorder.depth;
   }
 
   async start(): Promise<ResolverEdgeAddresses> {
@@ -168,7 +192,7 @@ export class ResolverEdge {
       server: `dns://${formatHostPort(listen)}`,
       metrics: this.metrics,
       logger: this.logger,
-      onAnswered: this.producer.record,
+      onAnswered: this.recorder.record,
     });
 
     for (let attempt = 1; ; attempt++) {
@@ -230,7 +254,7 @@ export class ResolverEdge {
     this.udp = null;
     this.tcp = null;
     this.forwarder = null;
-    await this.sink.close(options.flushTimeoutMs ?? 5_000);
+    await this.recorder.close(options.flushTimeoutMs ?? 5_000);
   }
 
   private streamLimits(): { idleTimeoutMs: number; maxConnections: number; maxQueriesPerConnection: number } {

@@ -82,7 +82,12 @@ async function queryLoad(port: number, first: number, total: number, answered: M
   }
 }
 
-describe('events during a Kafka outage', () => {
+// Both event paths: built and published on the answer thread (standalone), and
+// on the event thread with its own KafkaBus from config (distributed).
+describe.each([
+  { path: 'on the answer thread', eventThread: false },
+  { path: 'on the event thread', eventThread: true },
+])('events during a Kafka outage, published $path', ({ eventThread }) => {
   let kafka: KafkaMock;
   let kcat = 0;
   let dnsmasq: ManagedProcess;
@@ -150,6 +155,8 @@ describe('events during a Kafka outage', () => {
     edge = new ResolverEdge({
       config: parseConfig({
         node: { id: 'edge-outage', pop: 'test' },
+        kafka: { brokers: kafka.brokers },
+        log: { level: 'error' },
         dns: { listen: '127.0.0.1:0', upstreams: [`127.0.0.1:${upstreamPort}`], tcp: false, upstreamTimeoutMs: 2_000 },
         // Every query goes upstream: this test is about the event path, not the cache.
         cache: { maxBytes: 0 },
@@ -160,6 +167,7 @@ describe('events during a Kafka outage', () => {
       spoolDir,
       spool: { publishTimeoutMs: 1_500 },
       queue: { retryInitialMs: 100, retryMaxMs: 1_000 },
+      eventThread: eventThread ? { clientIdSuffix: 'outage-edge-events' } : null,
     });
     const { udp } = await edge.start();
 

@@ -1,34 +1,20 @@
 // Entry point of one resolver worker (dns.workers > 1, forked by primary.ts).
-// It builds what runDistributedService builds for the bus (same factories: the
-// event codec on the schema registry or the built-in table, createKafkaBus),
+// It builds its bus as runDistributedService does (createKafkaBusFromConfig),
 // plus the shared Redis store when the cache is shared, and runs a whole
 // ResolverEdge. Its UDP bind goes through the primary, which shares one socket
 // among all workers. Prometheus metrics stay in the worker (not served).
 import 'reflect-metadata';
 import path from 'node:path';
-import { createKafkaBus, type EventBus } from '@ghostdns/bus';
+import type { EventBus } from '@ghostdns/bus';
 import { parseConfig, type GhostConfig, type GhostConfigInput } from '@ghostdns/config';
-import { BuiltinSchemaTable, ConfluentSchemaRegistryResolver, createEventCodec, Topics, type SchemaIdResolver } from '@ghostdns/contracts';
-import { createBusMetrics, createLogger, createMetricsRegistry } from '@ghostdns/observability';
-import { createRedisKeyValueStore, type KeyValueStore } from '@ghostdns/runtime';
+import { createLogger, createMetricsRegistry } from '@ghostdns/observability';
+import { createKafkaBusFromConfig, createRedisKeyValueStore, type KeyValueStore } from '@ghostdns/runtime';
 import { createPrometheusResolverMetrics } from '../prometheus-metrics.js';
 import { ResolverEdge } from '../resolver-edge.js';
 import { WORKER_CONFIG_ENV, WORKER_INDEX_ENV, type WorkerMessage } from './primary.js';
 
 function send(message: WorkerMessage): void {
   process.send?.(message);
-}
-
-function schemaResolver(url: string | undefined): SchemaIdResolver {
-  if (url === undefined) return new BuiltinSchemaTable();
-  const parsed = new URL(url);
-  const auth = parsed.username !== '' || parsed.password !== ''
-    ? { username: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) }
-    : undefined;
-  parsed.username = '';
-  parsed.password = '';
-  const base = parsed.toString().replace(/\/$/, '');
-  return new ConfluentSchemaRegistryResolver(auth === undefined ? { url: base } : { url: base, auth });
 }
 
 type ConfigJson = GhostConfigInput & { dns?: Record<string, unknown>; dot?: Record<string, unknown>; doh?: Record<string, unknown> };
@@ -60,16 +46,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.log.level, name: `resolver-edge-w${index}` });
   const metrics = createMetricsRegistry({ defaultLabels: { service: 'resolver-edge', node: config.node.id, worker: String(index) } });
 
-  const codec = createEventCodec(schemaResolver(config.schemaRegistry.url));
-  await codec.init();
-  const bus: EventBus = createKafkaBus({
-    brokers: [...config.kafka.brokers],
-    clientId: `${config.kafka.clientId}-resolver-edge-w${index}`,
-    codec,
-    logger: logger.child({ component: 'bus' }),
-    metrics: createBusMetrics(metrics),
-    deadLetterTopic: Topics.queriesDeadLetter,
-  });
+  const bus: EventBus = await createKafkaBusFromConfig(config, { clientIdSuffix: `resolver-edge-w${index}`, logger, metrics });
   await bus.connect();
   const store: KeyValueStore | null = config.cache.shared && config.redis.url !== undefined
     ? createRedisKeyValueStore({ url: config.redis.url, logger: logger.child({ component: 'redis' }) })
@@ -83,6 +60,7 @@ async function main(): Promise<void> {
     logger: logger.child({ component: 'resolver-edge' }),
     // One spool per worker: segments are append-only files owned by one writer.
     spoolDir: `${config.spool.dir ?? path.join(config.data.dir, 'spool')}-worker-${index}`,
+    eventThread: { clientIdSuffix: `resolver-edge-w${index}-events` },
     ...(store ? { store } : {}),
   });
   const addresses = await edge.start();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { QueryEvent } from '@ghostdns/contracts';
-import type { AnsweredQuery } from '../dns/handler.js';
+import type { AnsweredListener, AnsweredQuery } from '../dns/handler.js';
 import { normalizeName, readHeader } from '../dns/wire.js';
 import { silentLogger, type EdgeLogger } from '../metrics.js';
 import type { QueryEventSink } from './sink.js';
@@ -11,11 +11,21 @@ export interface QueryEventProducerOptions {
   logger?: EdgeLogger;
 }
 
+/** Where answered queries go to become events: in this thread (QueryEventProducer) or another (ThreadedEventRecorder). */
+export interface AnswerRecorder {
+  /** Called after the answer was sent; synchronous, never throws, never waits. */
+  readonly record: AnsweredListener;
+  /** Events recorded and not yet published. */
+  readonly depth: number;
+  /** Publishes (or spools) what remains within timeoutMs. */
+  close(timeoutMs: number): Promise<void>;
+}
+
 /**
  * Turns an answered (and already sent) query into a QueryEvent and offers it
  * to the sink. Synchronous, never throws: event trouble never reaches a client.
  */
-export class QueryEventProducer {
+export class QueryEventProducer implements AnswerRecorder {
   private readonly node: { id: string; pop: string };
   private readonly sink: QueryEventSink;
   private readonly logger: EdgeLogger;
@@ -26,7 +36,14 @@ export class QueryEventProducer {
     this.logger = options.logger ?? silentLogger;
   }
 
-  /** Shaped to be an AnsweredListener. */
+  get depth(): number {
+    return this.sink.depth;
+  }
+
+  close(timeoutMs: number): Promise<void> {
+    return this.sink.close(timeoutMs);
+  }
+
   readonly record = (answer: AnsweredQuery, responseTimeUs: number): void => {
     try {
       this.sink.offer(this.build(answer, responseTimeUs));

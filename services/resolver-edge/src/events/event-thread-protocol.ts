@@ -1,0 +1,36 @@
+// Messages between the answer thread (event-thread.ts) and the event thread
+// (event-thread-worker.ts). Both sides import only this file of each other.
+import type { GhostConfig } from '@ghostdns/config';
+
+export interface EventThreadData {
+  /** The TypeScript entry the bootstrap imports (file: URL). */
+  entry: string;
+  config: GhostConfig;
+  spoolDir: string | null;
+  /** Appended to kafka.clientId for the thread's producer. */
+  clientIdSuffix: string;
+}
+
+/** Answer thread → event thread. */
+export type ToEventThread =
+  /** `buffer` is transferred: the answer thread never touches it again. */
+  | { type: 'records'; buffer: ArrayBuffer; length: number; count: number }
+  | { type: 'close'; timeoutMs: number };
+
+/** What the event thread's sink reported since the last message (counters) and now (gauges). */
+export interface SinkMetricsReport {
+  eventsDropped: number;
+  spoolWritten: number;
+  spoolReplayed: number;
+  spoolDropped: number;
+  spoolTruncated: number;
+  queueDepth: number;
+  spoolDepthBytes: number;
+}
+
+/** Event thread → answer thread. */
+export type FromEventThread =
+  | { type: 'ready' }
+  | { type: 'ack'; count: number; bytes: number }
+  | { type: 'metrics'; report: SinkMetricsReport }
+  | { type: 'closed' };
