@@ -23,6 +23,23 @@ function addPositive(total: Counter): (count: number) => void {
   };
 }
 
+/**
+ * Label children bound once per label combination: prom-client hashes the
+ * label object (sorting its keys) on every inc/observe, which the per-query
+ * counters cannot afford. Combinations are few (servers, types, rcodes).
+ */
+function boundChildren<C>(bind: (key: string) => C): (key: string) => C {
+  const children = new Map<string, C>();
+  return (key) => {
+    let child = children.get(key);
+    if (child === undefined) {
+      child = bind(key);
+      children.set(key, child);
+    }
+    return child;
+  };
+}
+
 export interface PrometheusResolverMetrics extends ResolverMetrics {
   readonly requests: Counter<'server' | 'zone' | 'proto' | 'family' | 'type'>;
   readonly responses: Counter<'server' | 'zone' | 'rcode'>;
@@ -172,13 +189,33 @@ export function createPrometheusResolverMetrics(registry: Registry): PrometheusR
     labelNames: ['list'] as const,
   });
 
+  // Keys join the label values with a byte that occurs in none of them.
+  const SEP = '\u0000';
+  const requestChild = boundChildren((key) => {
+    const [server = '', proto = '', family = '', type = ''] = key.split(SEP);
+    return requests.labels({ server, zone: ZONE, proto, family, type });
+  });
+  const responseChild = boundChildren((key) => {
+    const [server = '', rcode = ''] = key.split(SEP);
+    return responses.labels({ server, zone: ZONE, rcode });
+  });
+  const durationChild = boundChildren((key) => {
+    const [server = '', type = ''] = key.split(SEP);
+    return duration.labels({ server, zone: ZONE, type });
+  });
+  const cacheHitChild = boundChildren((key) => {
+    const [server = '', type = ''] = key.split(SEP);
+    return cacheHits.labels({ server, type });
+  });
+  const cacheMissChild = boundChildren((server) => cacheMisses.labels({ server }));
+
   return {
     requests, responses, duration, forwardRequests, forwardResponses, spoofed, forwardDurationSeconds, failover, malformedTotal, dropped, queueDepth,
     request: (server: string, proto: DnsTransport, type: string, family?: IpFamily) =>
-      requests.inc({ server, zone: ZONE, proto: proto.toLowerCase(), family: familyLabel(family), type }),
+      requestChild(server + SEP + proto.toLowerCase() + SEP + familyLabel(family) + SEP + type).inc(),
     response: (server: string, rcode: string, seconds: number, type = 'other') => {
-      responses.inc({ server, zone: ZONE, rcode });
-      if (Number.isFinite(seconds)) duration.observe({ server, zone: ZONE, type }, seconds);
+      responseChild(server + SEP + rcode).inc();
+      if (Number.isFinite(seconds)) durationChild(server + SEP + type).observe(seconds);
     },
     forwardRequest: (to: string) => forwardRequests.inc({ to }),
     forwardResponse: (to: string, rcode: string) => forwardResponses.inc({ to, rcode }),
@@ -197,8 +234,8 @@ export function createPrometheusResolverMetrics(registry: Registry): PrometheusR
     spoolDropped: addPositive(spoolDroppedTotal),
     spoolTruncated: addPositive(spoolTruncatedTotal),
     cacheHits, cacheMisses, cacheStale, cachePrefetches,
-    cacheHit: (server: string, type: CacheHitType) => cacheHits.inc({ server, type }),
-    cacheMiss: (server: string) => cacheMisses.inc({ server }),
+    cacheHit: (server: string, type: CacheHitType) => cacheHitChild(server + SEP + type).inc(),
+    cacheMiss: (server: string) => cacheMissChild(server).inc(),
     cacheServedStale: (server: string) => cacheStale.inc({ server }),
     cachePrefetch: (server: string) => cachePrefetches.inc({ server }),
     aclRefusedTotal, rrlResponses, policyHits, policyReloads, policyRuleCount,
