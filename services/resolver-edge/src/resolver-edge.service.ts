@@ -91,9 +91,9 @@ export class ResolverEdgeService implements OnApplicationBootstrap, BeforeApplic
       logger: this.logger,
       spoolDir: config.spool.dir ?? join(config.data.dir, 'spool'),
       store: runtime.store,
-      // Distributed: events are built and published on a thread of their own. Standalone
-      // keeps them on this thread: the in-process bus and its consumers live here.
-      eventThread: runtime.mode === 'distributed' ? { clientIdSuffix: 'resolver-edge-events' } : null,
+      // On Kafka, events are built and published on a thread of their own with its own
+      // producer. The in-process bus (standalone) keeps them here: its consumers live here.
+      eventThread: runtime.bus.kind === 'kafka' ? { clientIdSuffix: 'resolver-edge-events' } : null,
     });
     runtime.readiness.register('resolver-edge', () => this.edge.listening);
   }
