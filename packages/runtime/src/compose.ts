@@ -3,6 +3,7 @@ import { ConfigError, maskUrl, type GhostConfig } from '@ghostdns/config';
 import type { Database, DbLogger } from '@ghostdns/db';
 import type { Logger, MetricsRegistry } from '@ghostdns/observability';
 import { createMemoryKeyValueStore } from './kv/memory.js';
+import { createMetricsSources } from './metrics-sources.js';
 import type { KeyValueStore } from './kv/types.js';
 import { createReadinessRegistry, type ReadinessReporter } from './readiness.js';
 import type { RuntimeMode, ServiceRuntime } from './types.js';
@@ -38,6 +39,7 @@ export function assembleRuntime(parts: RuntimeParts): ServiceRuntime & { readonl
     config: parts.config,
     logger: parts.logger,
     metrics: parts.metrics,
+    metricsSources: createMetricsSources(),
     bus: parts.bus,
     readiness,
     store,

@@ -29,3 +29,4 @@ export { CLOSE_ORDER, installSignalHandlers, Lifecycle, type ClosePhase, type Cl
 export { runDistributedService, type RunDistributedServiceOptions, type RunningService } from './distributed.js';
 export { startStandalone, type StandaloneHandle, type StartStandaloneOptions } from './standalone.js';
 export { createKafkaBusFromConfig, type KafkaBusFromConfigOptions } from './kafka.js';
+export { createMetricsSources, type MetricsSources } from './metrics-sources.js';

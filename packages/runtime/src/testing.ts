@@ -4,6 +4,7 @@ import { createInProcessBus, silentLogger, type EventBus } from '@ghostdns/bus';
 import { parseConfig, type GhostConfigInput } from '@ghostdns/config';
 import { createLogger, createMetricsRegistry } from '@ghostdns/observability';
 import { createMemoryKeyValueStore } from './kv/index.js';
+import { createMetricsSources } from './metrics-sources.js';
 import type { ReadinessProbe, RuntimeMode, ServiceRuntime } from './types.js';
 
 export interface TestRuntime extends ServiceRuntime {
@@ -25,6 +26,7 @@ export function createTestRuntime(config: GhostConfigInput = {}, options: TestRu
     config: parseConfig(config),
     logger: createLogger({ level: 'info', name: 'test', destination: { write: (line: string) => lines.push(line) } }),
     metrics: createMetricsRegistry({ processMetrics: false }),
+    metricsSources: createMetricsSources(),
     bus: options.bus ?? createInProcessBus({ logger: silentLogger }),
     store: createMemoryKeyValueStore({ maxEntries: 10_000 }),
     readiness: { register: (name, probe) => void probes.set(name, probe) },

@@ -3,6 +3,7 @@ import type { GhostConfig } from '@ghostdns/config';
 import type { Database } from '@ghostdns/db';
 import type { Logger, MetricsRegistry } from '@ghostdns/observability';
 import type { KeyValueStore } from './kv/types.js';
+import type { MetricsSources } from './metrics-sources.js';
 
 export type RuntimeMode = 'standalone' | 'distributed';
 export type ServiceName = 'resolver-edge' | 'ingest-worker' | 'presence-service' | 'records-api' | 'events-gateway';
@@ -24,6 +25,8 @@ export interface ServiceRuntime {
   readonly config: GhostConfig;
   readonly logger: Logger;
   readonly metrics: MetricsRegistry;
+  /** Text appended to /metrics from outside `metrics` (other processes). */
+  readonly metricsSources: MetricsSources;
   readonly bus: EventBus;
   readonly readiness: ReadinessRegistry;
   /**

@@ -134,6 +134,8 @@ async function startHarness(): Promise<Harness> {
   readiness.register('bus', () => state.busHealthy);
   readiness.register('database', () => state.dbProbe());
   const runtime: ServiceRuntime = { ...base, readiness, requireDatabase: () => base.requireDatabase() };
+  runtime.metricsSources.add('workers', async () => '# TYPE worker_things_total counter\nworker_things_total 7\n');
+  runtime.metricsSources.add('broken', () => Promise.reject(new Error('worker gone')));
   const app = await createHttpApp(runtime, [BoomModule]);
   const url = await listenHttp(app, '127.0.0.1:0');
   return { app, url, readiness, state };
@@ -217,6 +219,8 @@ describe('runtime HTTP endpoints', () => {
     const text = await response.text();
     expect(text).toContain('# TYPE process_cpu_user_seconds_total counter');
     expect(text).toContain('ghostdns_bus_published_messages_total{topic="dns.queries.v1"} 3');
+    // metricsSources follow the registry; a failing source is left out, the scrape still succeeds.
+    expect(text).toContain('\n# TYPE worker_things_total counter\nworker_things_total 7\n');
   });
 
   it.each<[string, number, string, string]>([

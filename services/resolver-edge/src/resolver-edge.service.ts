@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { RUNTIME, type ServiceRuntime } from '@ghostdns/runtime';
-import type { EdgeLogger } from './metrics.js';
+import { shouldRunWorkers } from './cluster/primary.js';
+import { noopResolverMetrics, type EdgeLogger } from './metrics.js';
 import { createPrometheusResolverMetrics } from './prometheus-metrics.js';
 import { ResolverEdge, type ResolverEdgeAddresses } from './resolver-edge.js';
 
@@ -82,12 +83,15 @@ export class ResolverEdgeService implements OnApplicationBootstrap, BeforeApplic
 
   constructor(@Inject(RUNTIME) runtime: ServiceRuntime) {
     const { config } = runtime;
+    const workers = shouldRunWorkers(config);
     this.logger = runtime.logger.child({ component: 'resolver-edge' });
     this.edge = new ResolverEdge({
       config,
       publisher: runtime.bus,
       bus: runtime.bus,
-      metrics: createPrometheusResolverMetrics(runtime.metrics),
+      // A cluster primary answers nothing: the coredns_* families come from its workers
+      // (metricsSources below); registering them here too would duplicate them.
+      metrics: workers ? noopResolverMetrics : createPrometheusResolverMetrics(runtime.metrics),
       logger: this.logger,
       spoolDir: config.spool.dir ?? join(config.data.dir, 'spool'),
       store: runtime.store,
@@ -96,6 +100,7 @@ export class ResolverEdgeService implements OnApplicationBootstrap, BeforeApplic
       eventThread: runtime.bus.kind === 'kafka' ? { clientIdSuffix: 'resolver-edge-events' } : null,
     });
     runtime.readiness.register('resolver-edge', () => this.edge.listening);
+    if (workers) runtime.metricsSources.add('resolver-edge-workers', () => this.edge.workerMetrics());
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -234,6 +234,11 @@ export class ResolverEdge {
     };
   }
 
+  /** The cluster workers' metrics (Prometheus text, summed over workers); '' when this process answers itself. */
+  workerMetrics(): Promise<string> {
+    return this.workerPool?.metrics() ?? Promise.resolve('');
+  }
+
   /** SIGHUP: every stage re-reads its files and lists; queries keep being answered meanwhile. */
   async reload(): Promise<void> {
     this.workerPool?.reload();

@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import { createInProcessBus, silentLogger as silentBusLogger } from '@ghostdns/bus';
 import { parseConfig } from '@ghostdns/config';
 import { createMetricsRegistry } from '@ghostdns/observability';
-import type { ServiceRuntime } from '@ghostdns/runtime';
+import { createMetricsSources, type ServiceRuntime } from '@ghostdns/runtime';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { EdgeLogger } from '../src/metrics.js';
 import { createPrometheusResolverMetrics } from '../src/prometheus-metrics.js';
@@ -106,6 +106,7 @@ describe('ResolverEdgeService', () => {
       config: parseConfig({ node: { id: 'ops', pop: 'test' }, dns: { listen: '127.0.0.1:0', upstreams: [], tcp: false }, data: { dir: '/nonexistent/ghostdns-ops-test' } }),
       logger: new RecordingLogger(),
       metrics: createMetricsRegistry({ processMetrics: false }),
+      metricsSources: createMetricsSources(),
       bus: createInProcessBus({ logger: silentBusLogger }),
       readiness: { register: () => undefined },
       requireDatabase: () => {

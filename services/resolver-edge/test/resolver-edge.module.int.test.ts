@@ -7,7 +7,7 @@ import { createInProcessBus, silentLogger as silentBusLogger } from '@ghostdns/b
 import { parseConfig } from '@ghostdns/config';
 import { Topics, type QueryEvent } from '@ghostdns/contracts';
 import { createLogger, createMetricsRegistry } from '@ghostdns/observability';
-import { createMemoryKeyValueStore, RUNTIME, type ReadinessProbe, type ServiceRuntime } from '@ghostdns/runtime';
+import { createMemoryKeyValueStore, createMetricsSources, RUNTIME, type ReadinessProbe, type ServiceRuntime } from '@ghostdns/runtime';
 import { describe, expect, it } from 'vitest';
 import { ResolverEdgeModule, ResolverEdgeService } from '../src/index.js';
 import { udpQuery } from './int-support.js';
@@ -29,6 +29,7 @@ describe('ResolverEdgeModule', () => {
       }),
       logger: createLogger({ name: 'resolver-edge-test', level: 'fatal' }),
       metrics,
+      metricsSources: createMetricsSources(),
       bus,
       store: createMemoryKeyValueStore({ maxEntries: 100 }),
       readiness: { register: (name, probe) => void probes.set(name, probe) },

@@ -1,6 +1,7 @@
 // Integration: dns.workers = 2 — the real service process (main.ts) forks two
 // cluster workers sharing one UDP socket, each publishing its own events to the
-// harness's Kafka; a real dnsmasq is the upstream.
+// harness's Kafka (from its event thread); a real dnsmasq is the upstream; the
+// primary's /metrics serves the workers' metrics summed.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -54,6 +55,15 @@ describe('resolver-edge with dns.workers = 2', () => {
       expect(a.id).toBe(100 + i);
       expect(a.answers?.[0]).toMatchObject({ type: 'A', data: '192.0.2.44' });
     }
+    // The primary's /metrics carries the workers' counters, summed: every UDP query answered counts once.
+    const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    const udpRequests = metrics
+      .split('\n')
+      .filter((l) => l.startsWith('coredns_dns_requests_total{') && l.includes('proto="udp"'))
+      .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    expect(udpRequests).toBeGreaterThanOrEqual(41);
+    expect(metrics.match(/^# TYPE coredns_dns_requests_total /gm)).toHaveLength(1);
+    expect(metrics).toMatch(/^process_cpu_seconds_total/m);
     expect(await edge.stop('SIGTERM')).toBe(0);
   });
 });

@@ -6,6 +6,7 @@
 // worker 1 only (their listeners bind exclusively; see worker.ts).
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
+import { AggregatorRegistry } from 'prom-client';
 import type { GhostConfig } from '@ghostdns/config';
 import type { SocketAddress } from '../dns/address.js';
 import { ResolverEdgeError } from '../errors.js';
@@ -40,6 +41,8 @@ export interface WorkerPoolOptions {
 export interface WorkerPool {
   readonly addresses: { udp: SocketAddress; tcp: SocketAddress | null };
   readonly listening: boolean;
+  /** Prometheus text of every worker's registry, summed across workers (prom-client's AggregatorRegistry). */
+  metrics(): Promise<string>;
   /** SIGHUP: every worker reloads its pipeline. */
   reload(): void;
   /** Asks every worker to drain and flush, waits for them to exit (killing what is left after the bounds). */
@@ -70,6 +73,8 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
     silent: false,
   });
   const env = { [WORKER_CONFIG_ENV]: JSON.stringify(config) };
+  // Its constructor installs the primary's listener for the workers' metric replies.
+  const aggregator = new AggregatorRegistry();
   const workers = new Map<number, Worker>();
   let stopping = false;
   let addresses: { udp: SocketAddress; tcp: SocketAddress | null } | null = null;
@@ -130,6 +135,7 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
     get listening() {
       return !stopping && listeningCount === options.workers;
     },
+    metrics: () => aggregator.clusterMetrics(),
     reload() {
       const msg: WorkerMessage = { type: 'ghostdns-resolver-reload' };
       for (const w of workers.values()) if (!w.isDead()) w.send(msg);

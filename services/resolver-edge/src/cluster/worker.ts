@@ -2,9 +2,10 @@
 // It builds its bus as runDistributedService does (createKafkaBusFromConfig),
 // plus the shared Redis store when the cache is shared, and runs a whole
 // ResolverEdge. Its UDP bind goes through the primary, which shares one socket
-// among all workers. Prometheus metrics stay in the worker (not served).
+// among all workers. Its Prometheus registry is served, summed over workers, by the primary.
 import 'reflect-metadata';
 import path from 'node:path';
+import { AggregatorRegistry } from 'prom-client';
 import type { EventBus } from '@ghostdns/bus';
 import { parseConfig, type GhostConfig, type GhostConfigInput } from '@ghostdns/config';
 import { createLogger, createMetricsRegistry } from '@ghostdns/observability';
@@ -44,7 +45,12 @@ async function main(): Promise<void> {
   const index = Number(process.env[WORKER_INDEX_ENV] ?? '0');
   const config: GhostConfig = parseConfig(streamListenersOnlyInFirst(JSON.parse(raw) as ConfigJson, index), 'resolver primary');
   const logger = createLogger({ level: config.log.level, name: `resolver-edge-w${index}` });
-  const metrics = createMetricsRegistry({ defaultLabels: { service: 'resolver-edge', node: config.node.id, worker: String(index) } });
+  // No worker label and no process metrics: the primary serves the workers' figures summed
+  // (prom-client's AggregatorRegistry) next to its own process metrics.
+  const metrics = createMetricsRegistry({ defaultLabels: { service: 'resolver-edge', node: config.node.id }, processMetrics: false });
+  // Its constructor installs this worker's reply to the primary's metric requests.
+  new AggregatorRegistry();
+  AggregatorRegistry.setRegistries([metrics]);
 
   const bus: EventBus = await createKafkaBusFromConfig(config, { clientIdSuffix: `resolver-edge-w${index}`, logger, metrics });
   await bus.connect();
