@@ -1,9 +1,10 @@
 import type { Command } from '../types.js';
 import { configCheckCommand, configKeysCommand } from './config.js';
+import { importCommands } from './import.js';
 import { startCommand } from './start.js';
 
 /**
  * Every `ghostdns` command. `help` is built in (cli.ts). Later issues add
  * entries here: haddns, token, import.
  */
-export const commands: readonly Command[] = [startCommand, configCheckCommand, configKeysCommand];
+export const commands: readonly Command[] = [startCommand, configCheckCommand, configKeysCommand, ...importCommands];

@@ -1,0 +1,61 @@
+import type { GhostConfig } from '@ghostdns/config';
+import type { QueryEvent } from '@ghostdns/contracts';
+
+/** A line an import could not use, and why (reasons are the source's bounded set). */
+export interface ImportSkip {
+  reason: string;
+  file: string;
+  /** 1-based line (or record) number in the file. */
+  line: number;
+}
+
+/** One step of reading: events to store, and how much input it took. */
+export interface ImportStep {
+  events: QueryEvent[];
+  /** Lines (records) read since the previous step. */
+  lines: number;
+  /** Input bytes read since the previous step (as on disk: compressed for .gz). */
+  bytes: number;
+  skipped: ImportSkip[];
+}
+
+/**
+ * Something `ghostdns import <name> FILE…` reads history from. Adding a source (e.g. dnstap
+ * files) is one object here and one entry in importSources.
+ */
+export interface ImportSource {
+  /** Command word: `ghostdns import <name>`. */
+  readonly name: string;
+  readonly summary: string;
+  /** The files in the order they must be read (rotated sets oldest first). */
+  order(files: readonly string[]): Promise<string[]>;
+  /** Total input bytes (for the ETA). Rejects naming an unreadable file. */
+  totalBytes(files: readonly string[]): Promise<number>;
+  /** Reads the ordered files. Event ids must be deterministic so a second import adds nothing. */
+  read(files: readonly string[], config: GhostConfig): AsyncIterable<ImportStep>;
+}
+
+// Sources load resolver-edge lazily, so `ghostdns --help` and `config` never import the services.
+
+/** BIND9 queries.log / query-errors.log, plain or gzip (the reader lives with the tap in resolver-edge). */
+export const bindQuerylogSource: ImportSource = {
+  name: 'bind-querylog',
+  summary: 'Load BIND9 query logs (queries.log*, query-errors.log*, plain or .gz) into dns_queries',
+  async order(files) {
+    const { orderQuerylogFiles } = await import('@ghostdns/resolver-edge/taps/querylog');
+    return orderQuerylogFiles(files);
+  },
+  async totalBytes(files) {
+    const { querylogFilesSize } = await import('@ghostdns/resolver-edge/taps/querylog');
+    return querylogFilesSize(files);
+  },
+  async *read(files, config) {
+    const { readQuerylogFiles } = await import('@ghostdns/resolver-edge/taps/querylog');
+    yield* readQuerylogFiles(files, {
+      node: { id: config.node.id, pop: config.node.pop },
+      timezone: config.tap.bindTimezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone,
+    });
+  },
+};
+
+export const importSources: readonly ImportSource[] = [bindQuerylogSource];
