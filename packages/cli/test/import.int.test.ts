@@ -13,10 +13,14 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function importFiles(env: Record<string, string>, files: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function importFiles(
+  env: Record<string, string>,
+  files: string[],
+  source = 'bind-querylog',
+): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(['import', 'bind-querylog', ...files], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env });
+  const code = await runCli(['import', source, ...files], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env });
   return { code, stdout, stderr };
 }
 
@@ -69,5 +73,40 @@ describe('ghostdns import bind-querylog (integration, real PostgreSQL)', { timeo
     const result = await importFiles({ DATABASE_URL: 'postgres://127.0.0.1:1/none' }, ['/nonexistent/queries.log']);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('/nonexistent/queries.log');
+  });
+});
+
+describe('ghostdns import dnstap (integration, real PostgreSQL)', { timeout: 120_000 }, () => {
+  it('loads captures of real resolvers (plain and gzip) and is idempotent', async () => {
+    const db = await createScratchDatabase(requireComponent('postgres'));
+    cleanups.push(() => db.drop());
+    const scratch = scratchDir();
+    cleanups.push(() => scratch.remove());
+    const captures = path.resolve(fixtures, '../dnstap');
+    const unbound = path.join(captures, 'unbound-1.17.fstrm');
+    const bindGz = path.join(scratch.dir, 'bind-9.18.fstrm.gz');
+    writeFileSync(bindGz, gzipSync(readFileSync(path.join(captures, 'bind-9.18.fstrm'))));
+    const env = { DATABASE_URL: db.url, GHOSTDNS_DATA_DIR: scratch.dir, GHOSTDNS_NODE_ID: 'dnstap-import' };
+
+    const first = await importFiles(env, [unbound, bindGz], 'dnstap');
+    expect(first.code, first.stderr).toBe(0);
+    const stored = /events: (\d+), new rows: (\d+) \(already stored: 0\)/.exec(first.stdout);
+    expect(stored, first.stdout).not.toBeNull();
+    const newRows = Number(stored?.[2]);
+    expect(newRows).toBeGreaterThan(0);
+
+    const second = await importFiles(env, [unbound, bindGz], 'dnstap');
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toContain(`new rows: 0 (already stored: ${newRows})`);
+
+    const quiet = (): undefined => undefined;
+    const database = await openDatabase(db.url, { logger: { info: quiet, warn: quiet, error: quiet, debug: quiet }, poolSize: 1 });
+    cleanups.push(() => database.close());
+    const rows = await database.pool.query<{ n: string; nodes: string }>(
+      `SELECT count(*) AS n, count(DISTINCT node_id) AS nodes FROM dns_queries WHERE source = 'DNSTAP'`,
+    );
+    expect(Number(rows.rows[0]?.n)).toBe(newRows);
+    // Each capture names its resolver in the dnstap identity field.
+    expect(Number(rows.rows[0]?.nodes)).toBe(2);
   });
 });

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import type { GhostConfig } from '@ghostdns/config';
 import type { QueryEvent } from '@ghostdns/contracts';
 
@@ -19,10 +20,7 @@ export interface ImportStep {
   skipped: ImportSkip[];
 }
 
-/**
- * Something `ghostdns import <name> FILE…` reads history from. Adding a source (e.g. dnstap
- * files) is one object here and one entry in importSources.
- */
+/** Something `ghostdns import <name> FILE…` reads history from: one object here and one entry in importSources. */
 export interface ImportSource {
   /** Command word: `ghostdns import <name>`. */
   readonly name: string;
@@ -58,4 +56,33 @@ export const bindQuerylogSource: ImportSource = {
   },
 };
 
-export const importSources: readonly ImportSource[] = [bindQuerylogSource];
+/** dnstap Frame Streams files as `dnstap-read` reads them (BIND's `dnstap-output file`, fstrm_capture), plain or .gz, in the order given. */
+export const dnstapSource: ImportSource = {
+  name: 'dnstap',
+  summary: 'Load dnstap Frame Streams files (plain or .gz, as dnstap-read reads them) into dns_queries',
+  async order(files) {
+    return [...files];
+  },
+  async totalBytes(files) {
+    const sizes = await Promise.all(files.map(async (file) => (await stat(file)).size));
+    return sizes.reduce((a, b) => a + b, 0);
+  },
+  async *read(files, config) {
+    const { readDnstapFile } = await import('@ghostdns/resolver-edge/taps/dnstap');
+    for (const file of files) {
+      const reader = readDnstapFile(file, { node: { id: config.node.id, pop: config.node.pop }, eventWire: config.dns.eventWire });
+      let frames = 0;
+      let bytes = 0;
+      for await (const batch of reader) {
+        const { stats } = reader;
+        // A skip names the frame count reached when it was found (dnstap files have no lines).
+        const skipped = batch.skipped.map((s) => ({ reason: s.reason, file, line: stats.frames }));
+        yield { events: batch.events, lines: stats.frames - frames, bytes: stats.bytes - bytes, skipped };
+        frames = stats.frames;
+        bytes = stats.bytes;
+      }
+    }
+  },
+};
+
+export const importSources: readonly ImportSource[] = [bindQuerylogSource, dnstapSource];

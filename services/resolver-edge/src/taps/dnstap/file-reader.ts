@@ -5,7 +5,7 @@
 // each other (concatenated files). Streamed chunk by chunk with the stream
 // paused while a batch is consumed, so memory stays constant however big the
 // file; `.gz` files are gunzipped on the fly.
-import { createReadStream } from 'node:fs';
+import { createReadStream, type ReadStream } from 'node:fs';
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { QueryEvent } from '@ghostdns/contracts';
@@ -40,6 +40,8 @@ export interface DnstapFileStats {
   skipped: Partial<Record<DnstapSkipReason, number>>;
   /** START…STOP runs read. */
   streams: number;
+  /** File bytes read so far, as on disk (compressed for .gz): progress and ETA of an import. */
+  bytes: number;
 }
 
 type FileState = 'await_start' | 'data' | 'stopped';
@@ -53,7 +55,7 @@ type FileState = 'await_start' | 'data' | 'stopped';
  * still being written) ends normally with a `truncated` skip.
  */
 export class DnstapFileReader implements AsyncIterable<DnstapBatch> {
-  readonly stats: DnstapFileStats = { frames: 0, events: 0, skipped: {}, streams: 0 };
+  readonly stats: DnstapFileStats = { frames: 0, events: 0, skipped: {}, streams: 0, bytes: 0 };
   private readonly batchSize: number;
   private readonly maxFrameBytes: number;
 
@@ -110,7 +112,8 @@ export class DnstapFileReader implements AsyncIterable<DnstapBatch> {
     };
 
     let offset = 0;
-    for await (const chunk of openStream(this.path)) {
+    const { stream, file } = openStream(this.path);
+    for await (const chunk of stream) {
       const bytes = chunk as Buffer;
       try {
         decoder.push(bytes, handler);
@@ -119,6 +122,7 @@ export class DnstapFileReader implements AsyncIterable<DnstapBatch> {
         throw fail(`not a Frame Streams file near byte ${offset}: ${err instanceof Error ? err.message : String(err)}`);
       }
       offset += bytes.length;
+      this.stats.bytes = file.bytesRead;
       if (batch.events.length >= this.batchSize) {
         yield* this.split(batch);
         batch = { events: [], skipped: [] };
@@ -142,11 +146,11 @@ export class DnstapFileReader implements AsyncIterable<DnstapBatch> {
   }
 }
 
-function openStream(path: string): Readable {
+function openStream(path: string): { stream: Readable; file: ReadStream } {
   const file = createReadStream(path, { highWaterMark: 256 * 1024 });
-  if (!path.endsWith('.gz')) return file;
+  if (!path.endsWith('.gz')) return { stream: file, file };
   // pipeline() carries a read error of the file into the gunzip stream we iterate.
-  return pipeline(file, createGunzip(), () => undefined);
+  return { stream: pipeline(file, createGunzip(), () => undefined), file };
 }
 
 /** Reads a dnstap Frame Streams file (gzip when the name ends in .gz) as batches of QueryEvents. */
