@@ -5,6 +5,7 @@ import { shouldRunWorkers } from './cluster/primary.js';
 import { noopResolverMetrics, type EdgeLogger } from './metrics.js';
 import { createPrometheusResolverMetrics } from './prometheus-metrics.js';
 import { ResolverEdge, type ResolverEdgeAddresses } from './resolver-edge.js';
+import { ResolverTaps, tapsConfigured } from './taps/resolver-taps.js';
 
 /** Bound on waiting for in-flight queries at shutdown. */
 const DRAIN_TIMEOUT_MS = 5_000;
@@ -78,12 +79,15 @@ export function reloadOnSighup(
 @Injectable()
 export class ResolverEdgeService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly edge: ResolverEdge;
+  private readonly taps: ResolverTaps | null;
   private readonly logger: EdgeLogger;
   private sighup: { uninstall(): void; settled(): Promise<void> } | null = null;
 
   constructor(@Inject(RUNTIME) runtime: ServiceRuntime) {
     const { config } = runtime;
     const workers = shouldRunWorkers(config);
+    const spoolDir = config.spool.dir ?? join(config.data.dir, 'spool');
+    const metrics = workers ? noopResolverMetrics : createPrometheusResolverMetrics(runtime.metrics);
     this.logger = runtime.logger.child({ component: 'resolver-edge' });
     this.edge = new ResolverEdge({
       config,
@@ -91,9 +95,9 @@ export class ResolverEdgeService implements OnApplicationBootstrap, BeforeApplic
       bus: runtime.bus,
       // A cluster primary answers nothing: the coredns_* families come from its workers
       // (metricsSources below); registering them here too would duplicate them.
-      metrics: workers ? noopResolverMetrics : createPrometheusResolverMetrics(runtime.metrics),
+      metrics,
       logger: this.logger,
-      spoolDir: config.spool.dir ?? join(config.data.dir, 'spool'),
+      spoolDir,
       store: runtime.store,
       // On Kafka, events are built and published on a thread of their own with its own
       // producer. The in-process bus (standalone) keeps them here: its consumers live here.
@@ -101,10 +105,22 @@ export class ResolverEdgeService implements OnApplicationBootstrap, BeforeApplic
     });
     runtime.readiness.register('resolver-edge', () => this.edge.listening);
     if (workers) runtime.metricsSources.add('resolver-edge-workers', () => this.edge.workerMetrics());
+    this.taps = tapsConfigured(config)
+      ? new ResolverTaps({
+          config,
+          publisher: runtime.bus,
+          spoolDir: `${spoolDir}-taps`,
+          stateDir: join(config.data.dir, 'taps'),
+          registry: runtime.metrics,
+          sinkMetrics: metrics,
+          logger: runtime.logger.child({ component: 'taps' }),
+        })
+      : null;
   }
 
   async onApplicationBootstrap(): Promise<void> {
     await this.edge.start();
+    await this.taps?.start();
     this.sighup = reloadOnSighup(this.edge, this.logger);
   }
 
@@ -114,6 +130,7 @@ export class ResolverEdgeService implements OnApplicationBootstrap, BeforeApplic
     await this.sighup?.settled();
     this.sighup = null;
     await this.edge.stop({ drainTimeoutMs: DRAIN_TIMEOUT_MS, flushTimeoutMs: FLUSH_TIMEOUT_MS });
+    await this.taps?.stop(FLUSH_TIMEOUT_MS);
   }
 
   /** The bound UDP/TCP addresses (the real port when configured with port 0). */
