@@ -7,6 +7,8 @@ import { thinPathBenchmark } from './src/thin-path.js';
 import { resolverBenchmark } from './src/resolver.js';
 import { fuzzBenchmark } from './src/fuzz.js';
 import { policyBenchmark } from './src/policy.js';
+import { dnstapTapBenchmark } from './src/dnstap-tap.js';
+import { querylogTapBenchmark } from './src/querylog-tap.js';
 import { printTable, type BenchmarkResult } from './src/report.js';
 
 function version(command: string, args: string[]): string {
@@ -17,7 +19,7 @@ function version(command: string, args: string[]): string {
   }
 }
 
-const benchmarks = [thinPathBenchmark, resolverBenchmark, policyBenchmark, fuzzBenchmark];
+const benchmarks = [thinPathBenchmark, resolverBenchmark, policyBenchmark, fuzzBenchmark, dnstapTapBenchmark, querylogTapBenchmark];
 
 const harness = await startHarness();
 let failed = false;
