@@ -18,7 +18,7 @@
 // and port) — fields both messages carry. The side, not the type, pairs: BIND
 // 9.18 with `recursion no` logs AUTH_QUERY and then CLIENT_RESPONSE when the
 // query had RD set (AUTH_RESPONSE without RD).
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { DnsTransport, DnstapMessageType, QueryEvent } from '@ghostdns/contracts';
 import ipaddr from 'ipaddr.js';
 import { formatHostPort } from '../../dns/address.js';
@@ -88,7 +88,7 @@ const EXPIRE_EVERY_FRAMES = 1024;
 
 /** RFC 9562 §5.8 UUIDv8 from the first 16 bytes of SHA-256(frame): the same frame always gives the same event_id. */
 export function frameEventId(frame: Buffer): string {
-  const h = createHash('sha256').update(frame).digest();
+  const h = hash('sha256', frame, 'buffer');
   h[6] = ((h[6] ?? 0) & 0x0f) | 0x80;
   h[8] = ((h[8] ?? 0) & 0x3f) | 0x80;
   const hex = h.toString('hex', 0, 16);
