@@ -4,6 +4,7 @@ import type { QueryEvent, TopicName, TopicPayloads } from '@ghostdns/contracts';
 import dnsPacket from 'dns-packet';
 import type { IpFamily } from '../src/dns/address.js';
 import type { RemoteInfo, UdpSocketFactory, UdpSocketLike } from '../src/dns/udp.js';
+import type { QueryEventSink } from '../src/events/sink.js';
 import type { MalformedKind, ResolverMetrics } from '../src/metrics.js';
 import { rcodeName } from '../src/dns/wire.js';
 
@@ -216,4 +217,16 @@ export async function waitFor(condition: () => boolean, timeoutMs = 5_000, what 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise<void>((resolve) => setTimeout(resolve, 2));
   }
+}
+
+/** A QueryEventSink that keeps every event offered (taps and producers under test). */
+export class CollectingSink implements QueryEventSink {
+  readonly events: QueryEvent[] = [];
+  offer(event: QueryEvent): void {
+    this.events.push(event);
+  }
+  get depth(): number {
+    return 0;
+  }
+  async close(): Promise<void> {}
 }

@@ -5,26 +5,15 @@ import { execFileSync } from 'node:child_process';
 import { lstatSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import path from 'node:path';
-import type { QueryEvent } from '@ghostdns/contracts';
 import { scratchDir, waitFor } from '@ghostdns/testkit';
 import dnsPacket from 'dns-packet';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { QueryEventSink } from '../../src/events/sink.js';
+import { CollectingSink } from '../support.js';
 import {
   DNSTAP_CONTENT_TYPE, DnstapReceiver, FrameStreamDecoder, SocketFamily, SocketProtocol, encodeControlFrame, encodeDataFrame,
   encodeDnstap, type ControlFrame, type DnstapCloseReason, type DnstapListenAddress, type DnstapMetrics,
 } from '../../src/taps/dnstap/index.js';
 
-class ArraySink implements QueryEventSink {
-  readonly events: QueryEvent[] = [];
-  offer(event: QueryEvent): void {
-    this.events.push(event);
-  }
-  get depth(): number {
-    return 0;
-  }
-  async close(): Promise<void> {}
-}
 
 function countingMetrics(): DnstapMetrics & { closed: DnstapCloseReason[]; opened: number } {
   const m = {
@@ -89,7 +78,7 @@ describe('DnstapReceiver', () => {
   afterAll(() => scratch.remove());
 
   async function start(listen: string, extra: Partial<ConstructorParameters<typeof DnstapReceiver>[0]> = {}) {
-    const sink = new ArraySink();
+    const sink = new CollectingSink();
     const metrics = countingMetrics();
     receiver = new DnstapReceiver({ listen, sink, node: { id: 'cfg-node', pop: 'lab' }, metrics, ...extra });
     const addr = await receiver.start();
@@ -171,7 +160,7 @@ describe('DnstapReceiver', () => {
     const live = createServer();
     await new Promise<void>((resolve) => live.listen(livePath, resolve));
     try {
-      await expect(new DnstapReceiver({ listen: `unix:${livePath}`, sink: new ArraySink(), node: { id: 'n', pop: 'p' } }).start()).rejects.toThrow(
+      await expect(new DnstapReceiver({ listen: `unix:${livePath}`, sink: new CollectingSink(), node: { id: 'n', pop: 'p' } }).start()).rejects.toThrow(
         expect.objectContaining({ code: 'GHOSTDNS_TAP_DNSTAP_LISTEN_FAILED', message: expect.stringMatching(/another process is listening/) as string }) as Error,
       );
     } finally {
@@ -180,7 +169,7 @@ describe('DnstapReceiver', () => {
 
     const plain = path.join(scratch.dir, 'plain-file');
     writeFileSync(plain, 'keep me');
-    await expect(new DnstapReceiver({ listen: `unix:${plain}`, sink: new ArraySink(), node: { id: 'n', pop: 'p' } }).start()).rejects.toThrow(/is not a socket/);
+    await expect(new DnstapReceiver({ listen: `unix:${plain}`, sink: new CollectingSink(), node: { id: 'n', pop: 'p' } }).start()).rejects.toThrow(/is not a socket/);
     expect(readFileSync(plain, 'utf8')).toBe('keep me');
   });
 
@@ -199,6 +188,6 @@ describe('DnstapReceiver', () => {
   });
 
   it.each(['udp:1.2.3.4:5', 'unix:relative', 'tcp:nohost'])('refuses the address %s', (listen) => {
-    expect(() => new DnstapReceiver({ listen, sink: new ArraySink(), node: { id: 'n', pop: 'p' } })).toThrow(/not a dnstap listen address/);
+    expect(() => new DnstapReceiver({ listen, sink: new CollectingSink(), node: { id: 'n', pop: 'p' } })).toThrow(/not a dnstap listen address/);
   });
 });

@@ -15,22 +15,12 @@ import {
   freeUdpAndTcpPort, scratchDir, startDnsmasq, startNamed, startProcess, waitFor, type ManagedProcess, type Named,
 } from '@ghostdns/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { QueryEventSink } from '../../src/events/sink.js';
+import { CollectingSink } from '../support.js';
 import { DnstapReceiver, readDnstapFile, type DnstapListenAddress } from '../../src/taps/dnstap/index.js';
 import { which } from '../int-support.js';
 
 const execFileAsync = promisify(execFile);
 
-class ArraySink implements QueryEventSink {
-  readonly events: QueryEvent[] = [];
-  offer(event: QueryEvent): void {
-    this.events.push(event);
-  }
-  get depth(): number {
-    return 0;
-  }
-  async close(): Promise<void> {}
-}
 
 interface TestQuery {
   name: string;
@@ -75,7 +65,7 @@ async function testQueries(tag: string, ipv6: boolean): Promise<TestQuery[]> {
 }
 
 /** Sends the queries, waits for their events, and checks one client-side event per query. */
-async function queryAndCheck(sink: ArraySink, port: number, queries: TestQuery[], identity: string): Promise<QueryEvent[]> {
+async function queryAndCheck(sink: CollectingSink, port: number, queries: TestQuery[], identity: string): Promise<QueryEvent[]> {
   for (const q of queries) {
     const out = await ask(port, q);
     expect(out, `${q.tool} ${q.name}`).toMatch(q.rcode === 3 ? /NXDOMAIN/ : /NOERROR/);
@@ -99,8 +89,8 @@ async function queryAndCheck(sink: ArraySink, port: number, queries: TestQuery[]
   return events;
 }
 
-async function startReceiver(listen: string): Promise<{ receiver: DnstapReceiver; sink: ArraySink; addr: DnstapListenAddress }> {
-  const sink = new ArraySink();
+async function startReceiver(listen: string): Promise<{ receiver: DnstapReceiver; sink: CollectingSink; addr: DnstapListenAddress }> {
+  const sink = new CollectingSink();
   const receiver = new DnstapReceiver({ listen, sink, node: { id: 'config-node', pop: 'it' } });
   return { receiver, sink, addr: await receiver.start() };
 }

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import type { QueryEvent } from '@ghostdns/contracts';
 import { freeUdpAndTcpPort, scratchDir, startProcess, waitFor, type ManagedProcess } from '@ghostdns/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { QueryEventSink } from '../../src/events/sink.js';
+import { CollectingSink } from '../support.js';
 import { BindQueryLogTap, noopQuerylogTapMetrics } from '../../src/taps/querylog/index.js';
 
 const execFileAsync = promisify(execFile);
@@ -14,18 +14,6 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-class CollectingSink implements QueryEventSink {
-  readonly events: QueryEvent[] = [];
-  offer(event: QueryEvent): void {
-    this.events.push(event);
-  }
-  get depth(): number {
-    return 0;
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-}
 
 /**
  * Debian's named writing queries.log and query-errors.log. testkit's startNamed runs `named -g`,

@@ -1,22 +1,11 @@
 import { appendFileSync, renameSync, truncateSync, writeFileSync, copyFileSync } from 'node:fs';
 import path from 'node:path';
-import type { QueryEvent } from '@ghostdns/contracts';
 import { scratchDir } from '@ghostdns/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { QueryEventSink } from '../../src/events/sink.js';
+import { CollectingSink } from '../support.js';
 import { BindQueryLogTap, type BindQueryLogTapOptions } from '../../src/taps/querylog/index.js';
 
-class CollectingSink implements QueryEventSink {
-  readonly events: QueryEvent[] = [];
-  offer(event: QueryEvent): void {
-    this.events.push(event);
-  }
-  get depth(): number {
-    return 0;
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
+class PortCollectingSink extends CollectingSink {
   ports(): number[] {
     return this.events.map((e) => e.client_port);
   }
@@ -31,12 +20,12 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function setup(extra: Partial<BindQueryLogTapOptions> = {}): { dir: string; log: string; errors: string; sink: CollectingSink; tap: () => BindQueryLogTap } {
+function setup(extra: Partial<BindQueryLogTapOptions> = {}): { dir: string; log: string; errors: string; sink: PortCollectingSink; tap: () => BindQueryLogTap } {
   const scratch = scratchDir();
   cleanups.push(() => scratch.remove());
   const log = path.join(scratch.dir, 'queries.log');
   const errors = path.join(scratch.dir, 'query-errors.log');
-  const sink = new CollectingSink();
+  const sink = new PortCollectingSink();
   const tap = (): BindQueryLogTap => {
     const t = new BindQueryLogTap({
       queriesLog: log, stateDir: path.join(scratch.dir, 'taps'), timezone: 'UTC', node: { id: 'n1', pop: 'p1' }, sink,
