@@ -17,9 +17,9 @@ export function which(bin: string): string {
   }
 }
 
-/** One query over UDP to 127.0.0.1:`port`; the first datagram back. */
-export async function udpQuery(port: number, msg: Buffer, timeoutMs = 5_000): Promise<Buffer> {
-  const socket = createSocket('udp4');
+/** One query over UDP to `host`:`port` (default 127.0.0.1); the first datagram back. */
+export async function udpQuery(port: number, msg: Buffer, timeoutMs = 5_000, host = '127.0.0.1'): Promise<Buffer> {
+  const socket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
   try {
     return await new Promise<Buffer>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('udp query timed out')), timeoutMs);
@@ -27,7 +27,7 @@ export async function udpQuery(port: number, msg: Buffer, timeoutMs = 5_000): Pr
         clearTimeout(timer);
         resolve(m);
       });
-      socket.send(msg, port, '127.0.0.1', (err) => {
+      socket.send(msg, port, host, (err) => {
         if (err) reject(err);
       });
     });
@@ -36,9 +36,9 @@ export async function udpQuery(port: number, msg: Buffer, timeoutMs = 5_000): Pr
   }
 }
 
-/** Several queries pipelined on one TCP connection to 127.0.0.1:`port`; the answers in arrival order. */
-export async function tcpQueries(port: number, msgs: readonly Buffer[], timeoutMs = 5_000): Promise<Buffer[]> {
-  const socket = connect({ port, host: '127.0.0.1' });
+/** Several queries pipelined on one TCP connection to `host`:`port` (default 127.0.0.1); the answers in arrival order. */
+export async function tcpQueries(port: number, msgs: readonly Buffer[], timeoutMs = 5_000, host = '127.0.0.1'): Promise<Buffer[]> {
+  const socket = connect({ port, host });
   const framer = new TcpFramer();
   const answers: Buffer[] = [];
   try {
