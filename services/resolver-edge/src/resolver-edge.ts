@@ -1,6 +1,7 @@
 // Plain-TypeScript composition of the hot path: no Nest in here, so tests and
 // the Nest provider build exactly the same thing.
 import { lookup } from 'node:dns/promises';
+import { readFile } from 'node:fs/promises';
 import type { EventBus, EventPublisher } from '@ghostdns/bus';
 import type { GhostConfig } from '@ghostdns/config';
 import { formatHostPort, ipFamily, parseHostPort, type SocketAddress } from './dns/address.js';
@@ -52,8 +53,6 @@ export interface ResolverEdgeOptions {
   eventThread?: { clientIdSuffix: string } | null;
   /** The runtime's shared store: the answer cache's second level when cache.shared is on. */
   store?: SharedCacheStore | null;
-  /** Extra CA certificates (PEM) trusted for DoT upstreams besides the system's (tests: a self-signed CA). */
-  upstreamTlsCa?: readonly (string | Buffer)[];
   /** Replaces node:net / node:tls for TCP and DoT upstream connections. */
   streamConnector?: StreamConnector;
 }
@@ -174,7 +173,7 @@ export class ResolverEdge {
       metrics: this.metrics,
       ...(this.options.socketFactory ? { socketFactory: this.options.socketFactory } : {}),
       ...(this.options.streamConnector ? { streamConnector: this.options.streamConnector } : {}),
-      ...(this.options.upstreamTlsCa ? { tls: { ca: this.options.upstreamTlsCa } } : {}),
+      ...(await upstreamCa(this.options.config)),
     });
     const pipeline = buildPipeline(
       { config: this.options.config, metrics: this.metrics, logger: this.logger, bus: this.options.bus ?? null, store: this.options.store ?? null },
@@ -301,6 +300,17 @@ function ipListen(value: string, key: string): SocketAddress {
   const family = ipFamily(hp.host);
   if (family === null) throw new ResolverEdgeError('GHOSTDNS_RESOLVER_BAD_ADDRESS', `${key} must be an IP address: ${value}`);
   return { host: hp.host, port: hp.port, family };
+}
+
+/** tls.upstreamCa read once at start: extra CAs for DoT upstreams (the forwarder adds the system's). */
+async function upstreamCa(config: GhostConfig): Promise<{ tls?: { ca: string[] } }> {
+  const file = config.tls.upstreamCa;
+  if (file === undefined) return {};
+  try {
+    return { tls: { ca: [await readFile(file, 'utf8')] } };
+  } catch (err) {
+    throw new ResolverEdgeError('GHOSTDNS_RESOLVER_TLS_CONFIG', `tls.upstreamCa: cannot read ${file}`, { cause: err });
+  }
 }
 
 /** Pins each configured upstream to an IP once, at start; nothing else is ever forwarded to. */

@@ -62,10 +62,10 @@ describe('DNS over TLS', () => {
     expect(dotPort).toBeGreaterThan(0);
 
     downstream = new ResolverEdge({
-      config: edgeConfig({ tlsUpstreams: [`127.0.0.1:${dotPort}#localhost`] }),
+      // Our self-signed certificate is its own CA: trusted through tls.upstreamCa.
+      config: edgeConfig({ tlsUpstreams: [`127.0.0.1:${dotPort}#localhost`] }, { tls: { upstreamCa: tls.cert } }),
       publisher: new RecordingPublisher(),
       metrics: downstreamMetrics,
-      upstreamTlsCa: [readFileSync(tls.cert)],
       spoolDir: null,
     });
     downstreamPort = (await downstream.start()).udp.port;
