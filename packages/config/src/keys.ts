@@ -56,6 +56,8 @@ const DESCRIPTIONS: Readonly<Record<string, string>> = {
   'presence.suffix': 'DNS suffix for presence-aware names.',
   'presence.pollInterval': 'Seconds between WireGuard polls.',
   'presence.handshakeThreshold': 'Seconds since the last handshake after which a peer is offline.',
+  'presence.interfaceThresholds': 'Per-interface handshake thresholds, as interface=seconds (overrides presence.handshakeThreshold).',
+  'presence.wireguardConfigDir': 'Directory of the wg-quick configs (<interface>.conf) whose "# Name =" comments name peers.',
   'log.level': 'Log level.',
   'dns.zoneFiles': 'Authoritative zones from BIND zone files, as zone:path.',
   'dns.secondaryZones': 'Secondary zones pulled by AXFR, as zone:host:port.',
@@ -92,6 +94,7 @@ const DESCRIPTIONS: Readonly<Record<string, string>> = {
   'doh.path': 'DNS-over-HTTPS path.',
   'tls.cert': 'PEM certificate file for DoT and DoH.',
   'tls.key': 'PEM private key file for DoT and DoH.',
+  'tls.upstreamCa': "PEM bundle of CA certificates trusted for DoT upstreams (dns.tlsUpstreams) besides the system's.",
   'tap.dnstap': 'Listen for dnstap Frame Streams from BIND9/Unbound/Knot/CoreDNS: `unix:/path/to.sock` or `tcp:host:port`.',
   'tap.bindQuerylog': 'Tail this BIND9 query log (queries.log) and emit its queries as events.',
   'tap.bindQueryErrorsLog': 'BIND9 query-errors log to tail with it (default: query-errors.log beside tap.bindQuerylog).',
@@ -99,6 +102,10 @@ const DESCRIPTIONS: Readonly<Record<string, string>> = {
   'spool.dir': 'Disk spool for events while the bus is down (default: <data.dir>/spool).',
   'spool.maxBytes': 'Upper bound of the event spool, in bytes; beyond it events are counted and dropped.',
   'spool.fsyncIntervalMs': 'How often the spool is fsynced, in milliseconds.',
+  'analytics.rawRetentionDays': 'Days dns_queries and the per-minute rollup are kept (TimescaleDB policy / PostgreSQL partition drop).',
+  'analytics.hourlyRetentionDays': 'Days the hourly rollups (per domain, per client) are kept; dns_daily_stats is kept.',
+  'analytics.compressAfterDays': 'TimescaleDB: compress raw dns_queries chunks older than this many days.',
+  'analytics.rollupIntervalSeconds': 'PostgreSQL: seconds between rollup refreshes by the ingest worker.',
 };
 
 const SECRET_NAME = /password|passwd|token|secret|key/i;

@@ -109,7 +109,15 @@ export const configSchema = z
       .default({}),
     dot: z.object({ listen: hostPort.optional() }).strict().default({}),
     doh: z.object({ listen: hostPort.optional(), path: z.string().startsWith('/').default('/dns-query') }).strict().default({}),
-    tls: z.object({ cert: z.string().min(1).optional(), key: z.string().min(1).optional() }).strict().default({}),
+    tls: z
+      .object({
+        cert: z.string().min(1).optional(),
+        key: z.string().min(1).optional(),
+        /** PEM bundle of CAs trusted for DoT upstreams besides the system's (a private resolver's CA). */
+        upstreamCa: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({}),
     spool: z
       .object({
         /** Where events wait while the bus is unreachable; default <data.dir>/spool. */
@@ -145,6 +153,19 @@ export const configSchema = z
       .strict()
       .default({}),
     database: z.object({ url: z.string().url().optional() }).strict().default({}),
+    analytics: z
+      .object({
+        /** dns_queries and the per-minute rollup are kept this many days. */
+        rawRetentionDays: z.number().int().min(1).max(36_500).default(30),
+        /** Hourly rollups are kept this many days; dns_daily_stats is kept. */
+        hourlyRetentionDays: z.number().int().min(1).max(36_500).default(400),
+        /** TimescaleDB: raw chunks older than this many days are compressed. */
+        compressAfterDays: z.number().int().min(1).max(36_500).default(7),
+        /** PostgreSQL: seconds between rollup refreshes by the ingest worker. */
+        rollupIntervalSeconds: z.number().int().min(1).max(3_600).default(10),
+      })
+      .strict()
+      .default({}),
     redis: z.object({ url: z.string().url().optional() }).strict().default({}),
     schemaRegistry: z.object({ url: z.string().url().optional() }).strict().default({}),
     presence: z
@@ -153,6 +174,8 @@ export const configSchema = z
         suffix: z.string().min(1).default('vpn.local'),
         pollInterval: z.number().positive().max(3600).default(5),
         handshakeThreshold: z.number().positive().max(86_400).default(300),
+        interfaceThresholds: z.array(z.string().min(1)).default([]),
+        wireguardConfigDir: z.string().min(1).default('/etc/wireguard'),
       })
       .strict()
       .default({}),

@@ -1,10 +1,9 @@
 import { ConfigError, envNameFor } from '@ghostdns/config';
 import type { ConfigIssue, GhostConfig } from '@ghostdns/config';
+import { INTERFACE_NAME } from './wireguard/dump.js';
 
 export type PresenceConfig = GhostConfig['presence'];
 
-/** Linux interface names: 1-15 of these characters (IFNAMSIZ - 1), never "." or "..". */
-const INTERFACE_NAME = /^[a-zA-Z0-9_=+.-]{1,15}$/;
 /** One DNS label (LDH rule, RFC 1123 §2.1), lower-case: suffixes compare against lower-case qnames. */
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -16,6 +15,10 @@ export interface PresenceSettings {
   readonly suffix: string;
   readonly pollIntervalMs: number;
   readonly handshakeThresholdMs: number;
+  /** Per-interface thresholds overriding handshakeThresholdMs (presence.interfaceThresholds). */
+  readonly interfaceThresholdsMs: Readonly<Record<string, number>>;
+  /** Where the wg-quick configs are (`<dir>/<interface>.conf`). */
+  readonly wireguardConfigDir: string;
 }
 
 function issue(field: keyof PresenceConfig, message: string): ConfigIssue {
@@ -53,11 +56,29 @@ function suffixProblem(suffix: string): string | null {
   return null;
 }
 
+/** `interface=seconds` entries as interface -> seconds, or the first problem. */
+function parseInterfaceThresholds(entries: readonly string[], pollInterval: number): Record<string, number> | string {
+  const thresholds: Record<string, number> = {};
+  for (const entry of entries) {
+    const eq = entry.lastIndexOf('=');
+    const name = entry.slice(0, eq).trim();
+    const seconds = Number(entry.slice(eq + 1).trim());
+    if (eq <= 0 || interfaceProblems([name]) !== null) return `"${entry}" is not interface=seconds with a valid interface name`;
+    if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400) return `"${entry}": seconds must be a number in (0, 86400]`;
+    if (!(pollInterval < seconds)) return `"${entry}": the threshold must be more than presence.pollInterval (${pollInterval})`;
+    if (name in thresholds) return `"${name}" is listed twice`;
+    thresholds[name] = seconds;
+  }
+  return thresholds;
+}
+
 /** Every problem with config.presence; empty when it is usable. */
 export function presenceConfigIssues(presence: PresenceConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const ifaceProblem = interfaceProblems(presence.wireguardInterfaces);
   if (ifaceProblem !== null) issues.push(issue('wireguardInterfaces', ifaceProblem));
+  const thresholds = parseInterfaceThresholds(presence.interfaceThresholds, presence.pollInterval);
+  if (typeof thresholds === 'string') issues.push(issue('interfaceThresholds', thresholds));
   const suffix = suffixProblem(presence.suffix);
   if (suffix !== null) issues.push(issue('suffix', suffix));
   if (!(presence.pollInterval < presence.handshakeThreshold)) {
@@ -83,12 +104,19 @@ export class PresenceConfigValidator {
     const issues = presenceConfigIssues(presence);
     if (issues.length > 0) throw new ConfigError(issues);
     const watchAll = presence.wireguardInterfaces.length === 1 && presence.wireguardInterfaces[0] === 'all';
+    const thresholds = parseInterfaceThresholds(presence.interfaceThresholds, presence.pollInterval);
+    const interfaceThresholdsMs: Record<string, number> = {};
+    if (typeof thresholds !== 'string') {
+      for (const [name, seconds] of Object.entries(thresholds)) interfaceThresholdsMs[name] = Math.round(seconds * 1000);
+    }
     return Object.freeze({
       interfaces: Object.freeze([...presence.wireguardInterfaces]),
       watchAll,
       suffix: presence.suffix,
       pollIntervalMs: Math.round(presence.pollInterval * 1000),
       handshakeThresholdMs: Math.round(presence.handshakeThreshold * 1000),
+      interfaceThresholdsMs: Object.freeze(interfaceThresholdsMs),
+      wireguardConfigDir: presence.wireguardConfigDir,
     });
   }
 }

@@ -1,5 +1,5 @@
-export { PresenceServiceModule, noopObservationSink, type PresenceServiceModuleOptions } from './presence-service.module.js';
-export { PresenceService, PRESENCE_PROBE, PRESENCE_SETTINGS, type PresenceState } from './presence.service.js';
+export { PresenceServiceModule, presenceTracker, thresholdFor, wireGuardSources, type PresenceServiceModuleOptions } from './presence-service.module.js';
+export { PresenceService, PRESENCE_INSTRUMENTS, PRESENCE_PROBE, PRESENCE_SETTINGS, type PresenceState } from './presence.service.js';
 export {
   PresenceConfigValidator,
   presenceConfigIssues,
@@ -14,3 +14,21 @@ export {
   type PresenceSource,
 } from './presence-source.js';
 export { PresencePoller, noopPollerMetrics, type PollerLogger, type PollerMetrics, type PollRoundResult } from './poller.js';
+export { PresenceError, type PresenceErrorCode } from './errors.js';
+export { presenceInstruments, pollerMetricsOf, HANDSHAKE_AGE_BUCKETS, type PresenceInstruments } from './metrics.js';
+export { assignLabels, defaultPeerLabel, hostAddresses, sanitizeLabel, type NameCandidate } from './names.js';
+export {
+  isPeerOnline,
+  PresenceTracker,
+  presenceSnapshotKey,
+  readPresenceSnapshot,
+  type PresencePlan,
+  type PresenceSnapshot,
+  type PresenceTrackerOptions,
+  type SnapshotDevice,
+  type TrackedPeer,
+} from './tracker.js';
+export { parseWgDump, type MalformedDumpLine, type WgDump, type WgInterfaceDump, type WgPeerDump } from './wireguard/dump.js';
+export { wgQuickConfigDir, wgShowAllDump, type WgCommandOptions, type WgDumpReader, type WgQuickConfigReader } from './wireguard/command.js';
+export { peerNamesFromWgQuick } from './wireguard/wg-quick.js';
+export { WireGuardSource, type WireGuardSourceOptions } from './wireguard/source.js';

@@ -1,21 +1,54 @@
 import { Module } from '@nestjs/common';
 import type { DynamicModule, Provider } from '@nestjs/common';
 import { RUNTIME } from '@ghostdns/runtime';
+import type { Logger } from '@ghostdns/observability';
 import type { ServiceRuntime } from '@ghostdns/runtime';
 import { PresenceConfigValidator } from './config-validator.js';
 import type { PresenceSettings } from './config-validator.js';
+import { presenceInstruments } from './metrics.js';
+import type { PresenceInstruments } from './metrics.js';
 import { OBSERVATION_SINK, PRESENCE_SOURCES } from './presence-source.js';
-import type { ObservationSink, PeerObservation, PresenceSource } from './presence-source.js';
-import { PRESENCE_SETTINGS, PresenceService } from './presence.service.js';
-
-/** Until the transition tracker exists (issue 6), observations go nowhere. */
-export const noopObservationSink: ObservationSink = {
-  observe: async (_sourceId: string, _peers: readonly PeerObservation[]) => undefined,
-};
+import type { ObservationSink, PresenceSource } from './presence-source.js';
+import { PRESENCE_INSTRUMENTS, PRESENCE_SETTINGS, PresenceService } from './presence.service.js';
+import { PresenceTracker } from './tracker.js';
+import { wgQuickConfigDir, wgShowAllDump } from './wireguard/command.js';
+import type { WgDumpReader } from './wireguard/command.js';
+import { WireGuardSource } from './wireguard/source.js';
 
 export interface PresenceServiceModuleOptions {
   sources?: readonly PresenceSource[];
   sink?: ObservationSink;
+}
+
+/** The handshake threshold of a peer on `interfaceName`. */
+export function thresholdFor(settings: PresenceSettings): (interfaceName: string | null) => number {
+  return (interfaceName) => (interfaceName === null ? undefined : settings.interfaceThresholdsMs[interfaceName]) ?? settings.handshakeThresholdMs;
+}
+
+/** The WireGuard source the settings ask for (none when presence is off); `dump` replaces `wg show all dump` (tests). */
+export function wireGuardSources(settings: PresenceSettings, logger: Pick<Logger, 'warn'>, dump: WgDumpReader = wgShowAllDump()): PresenceSource[] {
+  if (settings.interfaces.length === 0) return [];
+  return [
+    new WireGuardSource({
+      dump,
+      configs: wgQuickConfigDir(settings.wireguardConfigDir),
+      interfaces: settings.watchAll ? null : settings.interfaces,
+      onMalformed: (lines) => logger.warn({ lines }, 'presence: malformed lines in wg show all dump were skipped'),
+    }),
+  ];
+}
+
+/** The tracker publishing on the runtime's bus and keeping the snapshot in its store. */
+export function presenceTracker(settings: PresenceSettings, runtime: ServiceRuntime, instruments: PresenceInstruments): PresenceTracker {
+  return new PresenceTracker({
+    publisher: runtime.bus,
+    store: runtime.store,
+    nodeId: runtime.config.node.id,
+    thresholdMs: thresholdFor(settings),
+    snapshotTtlMs: Math.max(settings.handshakeThresholdMs, ...Object.values(settings.interfaceThresholdsMs)),
+    instruments,
+    logger: runtime.logger,
+  });
 }
 
 function providers(options: PresenceServiceModuleOptions): Provider[] {
@@ -27,8 +60,23 @@ function providers(options: PresenceServiceModuleOptions): Provider[] {
       useFactory: (runtime: ServiceRuntime, validator: PresenceConfigValidator): PresenceSettings =>
         validator.validate(runtime.config.presence),
     },
-    { provide: PRESENCE_SOURCES, useValue: options.sources ?? [] },
-    { provide: OBSERVATION_SINK, useValue: options.sink ?? noopObservationSink },
+    {
+      provide: PRESENCE_INSTRUMENTS,
+      inject: [RUNTIME],
+      useFactory: (runtime: ServiceRuntime): PresenceInstruments => presenceInstruments(runtime.metrics),
+    },
+    {
+      provide: PRESENCE_SOURCES,
+      inject: [RUNTIME, PRESENCE_SETTINGS],
+      useFactory: (runtime: ServiceRuntime, settings: PresenceSettings): readonly PresenceSource[] =>
+        options.sources ?? wireGuardSources(settings, runtime.logger),
+    },
+    {
+      provide: OBSERVATION_SINK,
+      inject: [RUNTIME, PRESENCE_SETTINGS, PRESENCE_INSTRUMENTS],
+      useFactory: (runtime: ServiceRuntime, settings: PresenceSettings, instruments: PresenceInstruments): ObservationSink =>
+        options.sink ?? presenceTracker(settings, runtime, instruments),
+    },
     PresenceService,
   ];
 }
@@ -36,12 +84,13 @@ function providers(options: PresenceServiceModuleOptions): Provider[] {
 /**
  * presence-service: validates config.presence at boot (a bad value stops the
  * process with a ConfigError naming GHOSTDNS_PRESENCE_...), registers the
- * 'presence-service' readiness probe and runs the poll loop over the injected
- * PresenceSources. Needs RUNTIME from RuntimeModule.forRoot(runtime).
+ * 'presence-service' readiness probe and runs the poll loop: the WireGuard
+ * source (`wg show all dump`) into the PresenceTracker, which publishes
+ * presence.events.v1. Needs RUNTIME from RuntimeModule.forRoot(runtime).
  */
 @Module({ providers: providers({}), exports: [PresenceService, PRESENCE_SETTINGS] })
 export class PresenceServiceModule {
-  /** The module with explicit sources and sink (tests; issue 6's pollers). */
+  /** The module with explicit sources and/or sink (tests, other sources). */
   static withSources(options: PresenceServiceModuleOptions): DynamicModule {
     return {
       module: PresenceServiceModule,

@@ -15,6 +15,14 @@ export interface PeerObservation {
   readonly lastHandshakeUs: number | null;
   /** Epoch microseconds at which the source read this. */
   readonly observedAtUs: number;
+  /** Bytes received from the peer so far (wg transfer-rx); null when the source does not count them. */
+  readonly rxBytes: number | null;
+  /**
+   * Persistent keepalive interval in seconds configured for the peer (wg
+   * persistent-keepalive); null when off or unknown. With it set, received
+   * bytes that stop growing for two intervals mean the peer is gone.
+   */
+  readonly persistentKeepaliveSec: number | null;
 }
 
 /**

@@ -3,12 +3,17 @@ import type { BeforeApplicationShutdown, OnApplicationBootstrap, OnModuleInit } 
 import { RUNTIME } from '@ghostdns/runtime';
 import type { ServiceRuntime } from '@ghostdns/runtime';
 import type { PresenceSettings } from './config-validator.js';
+import { pollerMetricsOf } from './metrics.js';
+import type { PresenceInstruments } from './metrics.js';
 import { PresencePoller } from './poller.js';
 import { OBSERVATION_SINK, PRESENCE_SOURCES } from './presence-source.js';
 import type { ObservationSink, PresenceSource } from './presence-source.js';
 
 /** Nest token for the validated PresenceSettings (validated when the module is instantiated). */
 export const PRESENCE_SETTINGS = Symbol.for('ghostdns.presence.settings');
+
+/** Nest token for the PresenceInstruments on the runtime's registry. */
+export const PRESENCE_INSTRUMENTS = Symbol.for('ghostdns.presence.instruments');
 
 /** Readiness probe name registered with the runtime. */
 export const PRESENCE_PROBE = 'presence-service';
@@ -30,8 +35,9 @@ export class PresenceService implements OnModuleInit, OnApplicationBootstrap, Be
     @Inject(PRESENCE_SETTINGS) private readonly settings: PresenceSettings,
     @Inject(PRESENCE_SOURCES) private readonly sources: readonly PresenceSource[],
     @Inject(OBSERVATION_SINK) sink: ObservationSink,
+    @Inject(PRESENCE_INSTRUMENTS) instruments: PresenceInstruments,
   ) {
-    this.poller = new PresencePoller(sources, sink, settings.pollIntervalMs, runtime.logger);
+    this.poller = new PresencePoller(sources, sink, settings.pollIntervalMs, runtime.logger, pollerMetricsOf(instruments));
   }
 
   get state(): PresenceState {
@@ -55,7 +61,7 @@ export class PresenceService implements OnModuleInit, OnApplicationBootstrap, Be
       this.stateValue = 'no-source';
       this.runtime.logger.warn(
         { interfaces },
-        'presence is off: interfaces are configured but this build has no presence source; no presence names are published',
+        'presence is off: interfaces are configured but no presence source was given; no presence names are published',
       );
     } else {
       this.stateValue = 'polling';

@@ -24,7 +24,7 @@ describe('PresenceConfigValidator: accepted', () => {
 
   it('returns frozen settings in milliseconds', () => {
     const settings = validator.validate(
-      presence({ wireguardInterfaces: ['wg0'], suffix: 'vpn.local', pollInterval: 5, handshakeThreshold: 300 }),
+      presence({ wireguardInterfaces: ['wg0'], suffix: 'vpn.local', pollInterval: 5, handshakeThreshold: 300, interfaceThresholds: ['wg-road=60', 'wg1=0.5e3'] }),
     );
     expect(settings).toEqual({
       interfaces: ['wg0'],
@@ -32,6 +32,8 @@ describe('PresenceConfigValidator: accepted', () => {
       suffix: 'vpn.local',
       pollIntervalMs: 5000,
       handshakeThresholdMs: 300_000,
+      interfaceThresholdsMs: { 'wg-road': 60_000, wg1: 500_000 },
+      wireguardConfigDir: '/etc/wireguard',
     });
     expect(Object.isFrozen(settings)).toBe(true);
     expect(validator.validate(presence({ wireguardInterfaces: ['all'] })).watchAll).toBe(true);
@@ -60,6 +62,11 @@ describe('PresenceConfigValidator: rejected, naming the key', () => {
     { name: 'suffix with space', input: { suffix: 'vpn local' }, env: 'GHOSTDNS_PRESENCE_SUFFIX', text: /invalid label/ },
     { name: 'suffix numeric TLD', input: { suffix: '10.0.0.1' }, env: 'GHOSTDNS_PRESENCE_SUFFIX', text: /all-numeric/ },
     { name: 'interval equal to threshold', input: { pollInterval: 300, handshakeThreshold: 300 }, env: 'GHOSTDNS_PRESENCE_POLL_INTERVAL', text: /less than presence.handshakeThreshold .*300 >= 300/ },
+    { name: 'interface threshold without =', input: { interfaceThresholds: ['wg0'] }, env: 'GHOSTDNS_PRESENCE_INTERFACE_THRESHOLDS', text: /not interface=seconds/ },
+    { name: 'interface threshold bad name', input: { interfaceThresholds: ['wg/0=60'] }, env: 'GHOSTDNS_PRESENCE_INTERFACE_THRESHOLDS', text: /valid interface name/ },
+    { name: 'interface threshold not a number', input: { interfaceThresholds: ['wg0=soon'] }, env: 'GHOSTDNS_PRESENCE_INTERFACE_THRESHOLDS', text: /seconds must be a number/ },
+    { name: 'interface threshold below poll interval', input: { pollInterval: 5, interfaceThresholds: ['wg0=5'] }, env: 'GHOSTDNS_PRESENCE_INTERFACE_THRESHOLDS', text: /more than presence.pollInterval/ },
+    { name: 'interface threshold twice', input: { interfaceThresholds: ['wg0=60', 'wg0=90'] }, env: 'GHOSTDNS_PRESENCE_INTERFACE_THRESHOLDS', text: /listed twice/ },
     { name: 'interval above threshold', input: { pollInterval: 600, handshakeThreshold: 60 }, env: 'GHOSTDNS_PRESENCE_POLL_INTERVAL', text: /GHOSTDNS_PRESENCE_HANDSHAKE_THRESHOLD/ },
   ])('$name -> $env', ({ input, env, text }) => {
     let caught: unknown;

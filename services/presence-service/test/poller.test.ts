@@ -11,6 +11,8 @@ const peer: PeerObservation = {
   addresses: ['10.8.0.2/32'],
   lastHandshakeUs: 1_700_000_000_000_000,
   observedAtUs: 1_700_000_001_000_000,
+  rxBytes: 1200,
+  persistentKeepaliveSec: null,
 };
 
 const quietLogger = (): PollerLogger & { warnings: unknown[] } => {

@@ -45,10 +45,10 @@ describe('PresenceServiceModule', () => {
     expect(await probe?.()).toBe(true);
   });
 
-  it('with interfaces but no source in this build: stays up, says presence is off', async () => {
-    const { runtime, app } = await boot({ presence: { wireguardInterfaces: ['wg0'] } });
+  it('with interfaces but no source given: stays up, says presence is off', async () => {
+    const { runtime, app } = await boot({ presence: { wireguardInterfaces: ['wg0'] } }, PresenceServiceModule.withSources({ sources: [] }));
     expect(app.get(PresenceService).state).toBe('no-source');
-    expect(runtime.lines.join('')).toContain('no presence source');
+    expect(runtime.lines.join('')).toContain('no presence source was given');
     expect(await runtime.probes.get(PRESENCE_PROBE)?.()).toBe(true);
   });
 

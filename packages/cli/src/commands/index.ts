@@ -1,5 +1,6 @@
 import type { Command } from '../types.js';
 import { configCheckCommand, configKeysCommand } from './config.js';
+import { haddnsCommands } from './haddns.js';
 import { importCommands } from './import.js';
 import { startCommand } from './start.js';
 
@@ -7,4 +8,4 @@ import { startCommand } from './start.js';
  * Every `ghostdns` command. `help` is built in (cli.ts). Later issues add
  * entries here: haddns, token, import.
  */
-export const commands: readonly Command[] = [startCommand, configCheckCommand, configKeysCommand, ...importCommands];
+export const commands: readonly Command[] = [startCommand, configCheckCommand, configKeysCommand, ...importCommands, ...haddnsCommands()];

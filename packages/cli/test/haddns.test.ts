@@ -1,0 +1,60 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli, type CliIo } from '../src/index.js';
+import { haddnsCommands } from '../src/commands/haddns.js';
+
+// The haddns commands with `wg show all dump` stubbed: a fresh peer named in wg0.conf,
+// a peer that never handshook, and one on an interface nobody watches.
+const SERVER = 'u73Ft2MqwXo7ZxNAcLhll3UGp5qddFgIcV8/ETj/Hx8=';
+const LAPTOP = '8qJ0HLdCJ8KBgm6luPWisCZVDDPmKEYS1mA6Dd4e+3g=';
+const PHONE = 'YwTyLAcTFlbq8cmPdAjslMbJYDVEbyiB3t2iOwpbzC8=';
+const dir = mkdtempSync(join(tmpdir(), 'ghostdns-haddns-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+writeFileSync(join(dir, 'wg0.conf'), `# Name = Laptop\n[Peer]\nPublicKey = ${LAPTOP}\n`);
+
+const fresh = Math.floor(Date.now() / 1000) - 10;
+const dump = [
+  ['wg0', '(none)', SERVER, 51820, 'off'],
+  ['wg0', LAPTOP, '(none)', '192.0.2.7:5000', '10.8.0.2/32,fd00::2/128', fresh, 100, 200, 'off'],
+  ['wg0', PHONE, '(none)', '(none)', '10.8.0.3/32', 0, 0, 0, 'off'],
+  ['wg9', PHONE, '(none)', '(none)', '10.9.0.3/32', fresh, 0, 0, 'off'],
+].map((fields) => fields.join('\t')).join('\n');
+
+async function haddns(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = {
+    stdout: (t) => void (stdout += t),
+    stderr: (t) => void (stderr += t),
+    env: { GHOSTDNS_PRESENCE_WIREGUARD_INTERFACES: 'wg0', GHOSTDNS_PRESENCE_SUFFIX: 'vpn.test', GHOSTDNS_PRESENCE_WIREGUARD_CONFIG_DIR: dir },
+  };
+  const code = await runCli(['haddns', ...args], io, haddnsCommands({ dump: { read: async () => dump } }));
+  return { code, stdout, stderr };
+}
+
+describe('ghostdns haddns', () => {
+  it('update --dry-run --verbose prints every peer, its handshake age, state and change', async () => {
+    const { code, stdout } = await haddns(['update', '--dry-run', '--verbose']);
+    expect(code).toBe(0);
+    const lines = stdout.trim().split('\n');
+    expect(lines[0]).toMatch(new RegExp(`^wg0  laptop\\.vpn\\.test  ${LAPTOP.replace(/[+/]/g, '\\$&')}  handshake 1[0-9]s  online  would publish DEVICE_ONLINE$`));
+    expect(lines[1]).toMatch(/^wg0 {2}peer-10-8-0-3\.vpn\.test {2}\S+ {2}handshake never {2}offline {2}would publish DEVICE_OFFLINE$/);
+    expect(lines[2]).toBe('2 peer(s), 2 change(s)');
+    expect(stdout).not.toContain('wg9');
+  });
+
+  it('update without --dry-run is refused', async () => {
+    const { code, stderr } = await haddns(['update']);
+    expect(code).toBe(64);
+    expect(stderr).toContain('only --dry-run');
+  });
+
+  it('export-dnsmasq writes host-records with global and instance names for online peers', async () => {
+    const output = join(dir, 'haddns.conf');
+    expect((await haddns(['export-dnsmasq', '--output', output])).code).toBe(0);
+    const lines = readFileSync(output, 'utf8').trim().split('\n');
+    expect(lines.slice(1)).toEqual(['host-record=laptop.vpn.test,laptop.wg0.vpn.test,10.8.0.2,fd00::2']);
+  });
+});
