@@ -20,7 +20,11 @@ const execFileAsync = promisify(execFile);
  * order, so those hooks are removed; 'exit' and 'beforeExit' stay as a net.
  */
 function releaseSignalsFromEmbeddedPostgres(): void {
-  for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message'] as const) asyncExitHook.unhookEvent(event);
+  const hooked = new Set<string>(asyncExitHook.hookedEvents());
+  // unhookEvent throws for an event that is not hooked (a second start in one process).
+  for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message'] as const) {
+    if (hooked.has(event)) asyncExitHook.unhookEvent(event);
+  }
 }
 
 export interface EmbeddedPostgresOptions {

@@ -16,3 +16,11 @@ export { DbError, redactUrl } from './errors.js';
 export type { DbErrorCode } from './errors.js';
 export type { DbLogger, DbLogFn } from './logger.js';
 export { splitSqlStatements } from './sql-split.js';
+export {
+  configureAnalyticsPolicies,
+  refreshRollups,
+  applyRetention,
+  DEFAULT_ANALYTICS_SETTINGS,
+  ANALYTICS_RELATIONS,
+} from './analytics.js';
+export type { AnalyticsSettings } from './analytics.js';

@@ -54,7 +54,7 @@ export async function freshPostgresDatabase(): Promise<{ url: string; drop(): Pr
 export async function openCleanTimescale(logger: DbLogger): Promise<Database> {
   const db = await openDatabase(requireComponent('timescaledb'), { logger, poolSize: timescalePoolMax() });
   await db.pool.query(
-    'DROP TABLE IF EXISTS dns_queries CASCADE; DROP TABLE IF EXISTS schema_migrations; ' +
+    'DROP TABLE IF EXISTS dns_queries CASCADE; DROP TABLE IF EXISTS schema_migrations; DROP TABLE IF EXISTS dns_nodes; ' +
       'DROP FUNCTION IF EXISTS ghostdns_ensure_partitions(int)',
   );
   return db;
@@ -67,11 +67,17 @@ export interface ColumnInfo {
 }
 
 export async function dnsQueriesColumns(db: Database): Promise<ColumnInfo[]> {
+  return relationColumns(db, 'dns_queries');
+}
+
+/** Columns of a table or view in the current schema, in order. */
+export async function relationColumns(db: Database, relation: string): Promise<ColumnInfo[]> {
   const res = await db.pool.query<ColumnInfo>(
     `SELECT column_name, data_type, is_nullable
        FROM information_schema.columns
-      WHERE table_schema = current_schema() AND table_name = 'dns_queries'
+      WHERE table_schema = current_schema() AND table_name = $1
       ORDER BY ordinal_position`,
+    [relation],
   );
   return res.rows;
 }

@@ -79,7 +79,7 @@ describe('migrate on plain PostgreSQL (TEST_POSTGRES_URL)', () => {
   it('applies every migration once; a second run is a no-op', async () => {
     await migrate(db, { logger });
     const first = await migrationRows(db);
-    expect(first.map((r) => [r.version, r.name, r.engine])).toEqual([[1, 'dns_queries', 'postgres']]);
+    expect(first.map((r) => [r.version, r.name, r.engine])).toEqual([[1, 'dns_queries', 'postgres'], [2, 'analytics', 'postgres']]);
 
     await migrate(db, { logger });
     expect(await migrationRows(db)).toEqual(first);
@@ -159,7 +159,7 @@ describe('migrate on TimescaleDB (TEST_TIMESCALE_URL)', () => {
   it('applies every migration once; a second run is a no-op', async () => {
     await migrate(db, { logger });
     const first = await migrationRows(db);
-    expect(first.map((r) => [r.version, r.name, r.engine])).toEqual([[1, 'dns_queries', 'timescaledb']]);
+    expect(first.map((r) => [r.version, r.name, r.engine])).toEqual([[1, 'dns_queries', 'timescaledb'], [2, 'analytics', 'timescaledb']]);
     await migrate(db, { logger });
     expect(await migrationRows(db)).toEqual(first);
   });
@@ -227,8 +227,8 @@ describe('migrate concurrency and rules (plain PostgreSQL)', () => {
     try {
       await Promise.all([migrate(a, { logger }), migrate(b, { logger }), migrate(a, { logger })]);
       const rows = await a.pool.query<{ version: number }>('SELECT version FROM schema_migrations');
-      expect(rows.rows.map((r) => r.version)).toEqual([1]);
-      expect(logger.entries.filter((e) => e.message === 'migration applied')).toHaveLength(1);
+      expect(rows.rows.map((r) => r.version).sort()).toEqual([1, 2]);
+      expect(logger.entries.filter((e) => e.message === 'migration applied')).toHaveLength(2);
     } finally {
       await a.close();
       await b.close();

@@ -5,13 +5,26 @@ import { IngestError } from './errors.js';
 const COLUMN_LIST = DNS_QUERY_COLUMNS.map(([name]) => name).join(', ');
 const UNNEST_ARGS = DNS_QUERY_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ');
 
+const NODE_ID_PARAM = DNS_QUERY_COLUMNS.findIndex(([name]) => name === 'node_id') + 1;
+const POP_PARAM = DNS_QUERY_COLUMNS.findIndex(([name]) => name === 'pop') + 1;
+
 /**
  * One statement per batch, whatever its size: 26 array parameters unnested into
- * rows. COPY does not pass through the TimescaleDB test proxy; unnest works on
- * plain Postgres and on hypertables alike. Replays are absorbed by the unique
- * key (event_id, queried_at).
+ * rows. Replays are absorbed by the unique key (event_id, queried_at). The
+ * leading CTE registers in dns_nodes (migration 002) every node of the batch
+ * not yet there, reusing the node_id and pop arrays, so a node appears the
+ * first time one of its events is stored, in the same transaction.
+ *
+ * unnest rather than COPY: COPY cannot skip conflicting rows (it would need a
+ * staging table and a second INSERT … SELECT … ON CONFLICT, three statements),
+ * and it does not pass through the TimescaleDB test proxy (PGlite socket);
+ * unnest works on plain Postgres and on hypertables alike.
  */
 export const INSERT_DNS_QUERIES_SQL =
+  `WITH new_nodes AS (` +
+  `INSERT INTO dns_nodes (node_name, location) ` +
+  `SELECT DISTINCT ON (node_name) node_name, location FROM unnest($${NODE_ID_PARAM}::text[], $${POP_PARAM}::text[]) AS n(node_name, location) ` +
+  `ON CONFLICT (node_name) DO NOTHING) ` +
   `INSERT INTO dns_queries (${COLUMN_LIST}) ` +
   `SELECT * FROM unnest(${UNNEST_ARGS}) ` +
   `ON CONFLICT (event_id, queried_at) DO NOTHING`;
@@ -37,6 +50,13 @@ export class QueryEventWriter {
     if (rows.length === 0) return 0;
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    // A checked-out client whose connection drops between two queries emits 'error' on
+    // itself (the pool listens only on idle clients); unheard, that would crash the process.
+    // Remember it: the next query fails, and the client is destroyed rather than reused.
+    const onConnectionError = (error: Error): void => {
+      broken = error;
+    };
+    client.on('error', onConnectionError);
     try {
       await client.query('BEGIN');
       try {
@@ -57,6 +77,7 @@ export class QueryEventWriter {
         { cause: error },
       );
     } finally {
+      client.off('error', onConnectionError);
       client.release(broken);
     }
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createInProcessBus, silentLogger, type DecodedBatch } from '@ghostdns/bus';
-import { Topics } from '@ghostdns/contracts';
+import { Topics, type DeadLetter } from '@ghostdns/contracts';
 import { QueryIngestor, type RowWriter } from '../src/ingestor.js';
 import { QueryEventMapper, type RejectReason } from '../src/mapper.js';
 import type { IngestLogger, IngestMetrics } from '../src/ports.js';
@@ -133,6 +133,32 @@ describe('QueryIngestor', () => {
     const values = [queryEvent(), queryEvent()];
     expect(await ingestor.ingest(values)).toMatchObject({ inserted: 2, duplicates: 0 });
     expect(await ingestor.ingest(values)).toMatchObject({ inserted: 0, duplicates: 2 });
+  });
+});
+
+describe('QueryIngestor dead letters', () => {
+  it('publishes refused events with their reason before the handler resolves', async () => {
+    const letters: DeadLetter[] = [];
+    const metrics = new RecordingMetrics();
+    const ingestor = new QueryIngestor(new QueryEventMapper(), new ControlledWriter('dedupe'), metrics, new RecordingLogger(), {
+      publish: (batchOfLetters) => {
+        letters.push(...batchOfLetters);
+        return Promise.resolve();
+      },
+    });
+    const bad = queryEvent({ qname: '' });
+    await ingestor.handle(batch([queryEvent(), bad]));
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({ source_topic: Topics.queries, partition: 2, offset: '41' });
+    expect(letters[0]?.reason).toMatch(/^empty_qname: qname=/);
+    expect(JSON.parse(letters[0]?.payload.toString() ?? '{}')).toMatchObject({ event_id: bad.event_id });
+  });
+
+  it('rejects when the dead-letter topic is unreachable, so nothing is committed', async () => {
+    const ingestor = new QueryIngestor(new QueryEventMapper(), new ControlledWriter('dedupe'), new RecordingMetrics(), new RecordingLogger(), {
+      publish: () => Promise.reject(new Error('broker down')),
+    });
+    await expect(ingestor.handle(batch([queryEvent({ qname: '' })]))).rejects.toThrow('broker down');
   });
 });
 
