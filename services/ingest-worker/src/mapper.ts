@@ -173,7 +173,7 @@ export function formatFlags(flags: HeaderFlags): string {
  * for single labels, IP literals, and names that are themselves a public suffix.
  */
 export function apexDomain(name: string): string {
-  if (isIP(name) !== 0) return name;
+  if (name === '.' || isIP(name) !== 0) return name;
   const domain = getDomain(name, { allowPrivateDomains: true, extractHostname: false });
   return domain === null || domain === '' ? name : domain;
 }
@@ -181,6 +181,8 @@ export function apexDomain(name: string): string {
 /** Normalises a qname to the contract's form: lower-case, no trailing dot. */
 function normaliseQname(value: unknown): string {
   if (typeof value !== 'string') return reject('invalid_qname', 'qname', value);
+  // The contract writes the root as '.' (`. NS` priming queries, `. DNSKEY`): a real name, kept as is.
+  if (value === '.') return '.';
   const name = value.endsWith('.') ? value.slice(0, -1).toLowerCase() : value.toLowerCase();
   if (name.length === 0) reject('empty_qname', 'qname', value);
   if (name.length > QNAME_MAX_CHARS || NUL_RE.test(name) || /\s/.test(name) || name.includes('..') || name.startsWith('.')) {

@@ -113,6 +113,10 @@ describe('QueryEventMapper: a valid event', () => {
     expect([row.qtype, row.qclass, row.response_rcode]).toEqual([type, klass, rcodeText]);
   });
 
+  it('keeps the root as "." in domain and apex (`. NS`)', () => {
+    expect(mapOk({ qname: '.', qtype: 2 })).toMatchObject({ domain: '.', apex_domain: '.' });
+  });
+
   it('keeps a missing rcode NULL (BIND query log)', () => {
     expect(mapOk({ rcode: null, source: 'BIND_QUERYLOG' }).response_rcode).toBeNull();
   });
@@ -157,7 +161,6 @@ describe('QueryEventMapper: a valid event', () => {
 describe('QueryEventMapper: rejected events', () => {
   const cases: [string, QueryEvent, RejectReason][] = [
     ['empty qname', queryEvent({ qname: '' }), 'empty_qname'],
-    ['root as "."', queryEvent({ qname: '.' }), 'empty_qname'],
     ['qname with an empty label', queryEvent({ qname: 'a..example.com' }), 'invalid_qname'],
     ['qname with a leading dot', queryEvent({ qname: '.example.com' }), 'invalid_qname'],
     ['qname with whitespace', queryEvent({ qname: 'foo bar.com' }), 'invalid_qname'],
