@@ -369,6 +369,8 @@ export class KafkaBus implements EventBus {
     // Kafka commits the *next* offset to read, hence lastOffset + 1.
     await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition: batch.partition, offset: next }] }] });
     this.metrics.consumed?.(topic, groupId, state.decoded?.values.length ?? 0);
+    // kafkajs: highWatermark - (lastOffset + 1), as of the fetch that brought this batch.
+    this.metrics.consumerLag?.(topic, groupId, batch.partition, Number(batch.offsetLag()));
     await heartbeat().catch(() => undefined);
   }
 

@@ -22,6 +22,8 @@ export interface BusMetrics {
   handlerFailed?(topic: TopicName, groupId: string): void;
   undecodable?(topic: TopicName, groupId: string): void;
   deadLettered?(topic: TopicName, groupId: string): void;
+  /** Messages of the partition after the batch just committed (high-water mark - next offset). */
+  consumerLag?(topic: TopicName, groupId: string, partition: number, lag: number): void;
 }
 
 /**

@@ -49,7 +49,11 @@ describe('KafkaBus specifics', () => {
   });
 
   it('dead-letters an undecodable message and keeps the partition flowing', async () => {
-    const bus = kafkaBus({ deadLetterTopic: Topics.queriesDeadLetter });
+    const lags: { topic: string; partition: number; lag: number }[] = [];
+    const bus = kafkaBus({
+      deadLetterTopic: Topics.queriesDeadLetter,
+      metrics: { consumerLag: (topic, _group, partition, lag) => void lags.push({ topic, partition, lag }) },
+    });
     await bus.connect();
     try {
       const key = uniqueId('poison');
@@ -82,6 +86,9 @@ describe('KafkaBus specifics', () => {
       expect(letter.reason).toMatch(/^GHOSTDNS_CONTRACT_BAD_MAGIC/);
       expect(letter.offset).toMatch(/^\d+$/);
       expect(seen).toEqual([good.event_id]);
+      // Consumer lag is reported per committed batch: a caught-up partition reads 0.
+      expect(lags.some((l) => l.topic === Topics.queries && l.lag === 0)).toBe(true);
+      expect(lags.every((l) => Number.isInteger(l.lag) && l.lag >= 0)).toBe(true);
     } finally {
       await bus.close();
     }

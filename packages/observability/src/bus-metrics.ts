@@ -1,4 +1,4 @@
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import type { MetricsRegistry } from './metrics.js';
 
 /**
@@ -12,6 +12,7 @@ export interface BusMetricsCounters {
   handlerFailed(topic: string, groupId: string): void;
   undecodable(topic: string, groupId: string): void;
   deadLettered(topic: string, groupId: string): void;
+  consumerLag(topic: string, groupId: string, partition: number, lag: number): void;
 }
 
 /** prom-client counters ghostdns_bus_* on the given registry. Call once per registry. */
@@ -52,7 +53,14 @@ export function createBusMetrics(registry: MetricsRegistry): BusMetricsCounters 
     labelNames: ['topic', 'group'],
     registers: [registry],
   });
+  const consumerLag = new Gauge({
+    name: 'ghostdns_bus_consumer_lag_messages',
+    help: 'Messages of a partition not yet consumed by the group, as of its last committed batch',
+    labelNames: ['topic', 'group', 'partition'],
+    registers: [registry],
+  });
   return {
+    consumerLag: (topic, group, partition, lag) => consumerLag.set({ topic, group, partition: String(partition) }, lag),
     published: (topic, count) => published.inc({ topic }, count),
     publishFailed: (topic) => publishFailed.inc({ topic }),
     consumed: (topic, group, count) => consumed.inc({ topic, group }, count),
