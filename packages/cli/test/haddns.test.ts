@@ -22,13 +22,13 @@ const dump = [
   ['wg9', PHONE, '(none)', '(none)', '10.9.0.3/32', fresh, 0, 0, 'off'],
 ].map((fields) => fields.join('\t')).join('\n');
 
-async function haddns(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function haddns(args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const io: CliIo = {
     stdout: (t) => void (stdout += t),
     stderr: (t) => void (stderr += t),
-    env: { GHOSTDNS_PRESENCE_WIREGUARD_INTERFACES: 'wg0', GHOSTDNS_PRESENCE_SUFFIX: 'vpn.test', GHOSTDNS_PRESENCE_WIREGUARD_CONFIG_DIR: dir },
+    env: { GHOSTDNS_PRESENCE_WIREGUARD_INTERFACES: 'wg0', GHOSTDNS_PRESENCE_SUFFIX: 'vpn.test', GHOSTDNS_PRESENCE_WIREGUARD_CONFIG_DIR: dir, ...extraEnv },
   };
   const code = await runCli(['haddns', ...args], io, haddnsCommands({ dump: { read: async () => dump } }));
   return { code, stdout, stderr };
@@ -56,5 +56,28 @@ describe('ghostdns haddns', () => {
     expect((await haddns(['export-dnsmasq', '--output', output])).code).toBe(0);
     const lines = readFileSync(output, 'utf8').trim().split('\n');
     expect(lines.slice(1)).toEqual(['host-record=laptop.vpn.test,laptop.wg0.vpn.test,10.8.0.2,fd00::2']);
+  });
+
+  it('setup prints the presence configuration with its flags over the config, validated', async () => {
+    const { code, stdout } = await haddns(['setup', '--suffix', 'lab.example', '--threshold', '120', '--interfaces', 'wg0, wg1']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('GHOSTDNS_PRESENCE_WIREGUARD_INTERFACES=wg0,wg1\n');
+    expect(stdout).toContain('GHOSTDNS_PRESENCE_SUFFIX=lab.example\n');
+    expect(stdout).toContain('GHOSTDNS_PRESENCE_HANDSHAKE_THRESHOLD=120\n');
+    expect(stdout).toContain('#   wireguardInterfaces: [wg0, wg1]\n');
+  });
+
+  it('setup refuses settings presence-service would refuse (threshold below the poll interval)', async () => {
+    const { code, stderr } = await haddns(['setup', '--threshold', '2']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('GHOSTDNS_PRESENCE');
+  });
+
+  it('map needs a key and a name that makes a label', async () => {
+    expect((await haddns(['map', LAPTOP])).code).toBe(64);
+    expect((await haddns(['map', LAPTOP, 'laptop', '--source', 'zerotier'])).code).toBe(64);
+    const bad = await haddns(['map', LAPTOP, '!!!']);
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toContain('makes no DNS label');
   });
 });

@@ -144,6 +144,17 @@ export const configSchema = z
       .strict()
       .default({}),
     http: z.object({ listen: hostPort.default('127.0.0.1:8080') }).strict().default({}),
+    api: z
+      .object({
+        /** Origins allowed to call the REST API from a browser (CORS); empty: no CORS headers at all. */
+        corsOrigins: z.array(z.string().url()).default([]),
+        /** Largest request body the REST API accepts, in bytes; larger ones get 413. */
+        bodyLimitBytes: z.number().int().min(1024).max(1024 * 1024).default(64 * 1024),
+        /** Requests per minute per API token (or per client address without one); 0: no limit. */
+        rateLimitPerMinute: z.number().int().min(0).max(1_000_000).default(600),
+      })
+      .strict()
+      .default({}),
     data: z.object({ dir: z.string().min(1).default(defaultDataDir) }).strict().default({}),
     kafka: z
       .object({
@@ -176,6 +187,16 @@ export const configSchema = z
         handshakeThreshold: z.number().positive().max(86_400).default(300),
         interfaceThresholds: z.array(z.string().min(1)).default([]),
         wireguardConfigDir: z.string().min(1).default('/etc/wireguard'),
+        /** Also answer `<name>.offline.<suffix>` for devices last reported offline (the seed's "include offline peers"). */
+        includeOffline: z.boolean().default(false),
+        /** Tailscale devices as presence: off, the API v2 devices endpoint, or the local `tailscale status --json`. */
+        tailscaleSource: z.enum(['off', 'api', 'cli']).default('off'),
+        /** Tailnet name for the API ("-": the tailnet of the API key or OAuth client). */
+        tailscaleTailnet: z.string().min(1).default('-'),
+        tailscaleApiKey: z.string().min(1).optional(),
+        tailscaleOAuthClientId: z.string().min(1).optional(),
+        tailscaleOAuthClientSecret: z.string().min(1).optional(),
+        tailscaleApiUrl: z.string().url().default('https://api.tailscale.com'),
       })
       .strict()
       .default({}),

@@ -21,3 +21,4 @@ export {
 } from './confluent-schema-registry-resolver.js';
 export { createEventCodec, readSchemaId, WIRE_HEADER_SIZE, WIRE_MAGIC_BYTE, type EventCodec } from './codec.js';
 export { dnsClassName, dnsTypeName, rcodeName } from './dns-names.js';
+export * from './presence-snapshot.js';

@@ -20,11 +20,15 @@ export interface TopicPayloads {
   'dns.queries.dlq.v1': DeadLetter;
 }
 
-/** Partition keys: ordering is per client for queries, per device, per name. */
+/**
+ * Partition keys: ordering is per client for queries, per device, per RRset
+ * (name/type: records.changes.v1 is compacted, and two RRsets at one name must
+ * not compact each other away).
+ */
 export const topicKey: { [K in TopicName]: (value: TopicPayloads[K]) => string } = {
   'dns.queries.v1': (e) => e.client_ip,
   'presence.events.v1': (e) => e.device_id,
-  'records.changes.v1': (e) => e.name,
+  'records.changes.v1': (e) => `${e.name}/${e.type}`,
   'security.events.v1': (e) => e.client_ip,
   'dns.queries.dlq.v1': (e) => `${e.source_topic}/${e.partition}`,
 };

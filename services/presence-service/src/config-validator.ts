@@ -1,5 +1,6 @@
 import { ConfigError, envNameFor } from '@ghostdns/config';
 import type { ConfigIssue, GhostConfig } from '@ghostdns/config';
+import type { TailscaleCredentials } from './tailscale/readers.js';
 import { INTERFACE_NAME } from './wireguard/dump.js';
 
 export type PresenceConfig = GhostConfig['presence'];
@@ -19,6 +20,42 @@ export interface PresenceSettings {
   readonly interfaceThresholdsMs: Readonly<Record<string, number>>;
   /** Where the wg-quick configs are (`<dir>/<interface>.conf`). */
   readonly wireguardConfigDir: string;
+  /** The Tailscale source; null when presence.tailscaleSource is off. */
+  readonly tailscale: TailscaleSettings | null;
+}
+
+export type TailscaleSettings =
+  | { readonly kind: 'cli' }
+  | { readonly kind: 'api'; readonly apiUrl: string; readonly tailnet: string; readonly credentials: TailscaleCredentials };
+
+/** The API credentials the config gives, or the problem with them. */
+function tailscaleCredentials(presence: PresenceConfig): TailscaleCredentials | ConfigIssue {
+  const { tailscaleApiKey: apiKey, tailscaleOAuthClientId: clientId, tailscaleOAuthClientSecret: clientSecret } = presence;
+  if (apiKey !== undefined && (clientId !== undefined || clientSecret !== undefined)) {
+    return issue('tailscaleApiKey', 'set either an API key or an OAuth client (id and secret), not both');
+  }
+  if (apiKey !== undefined) return { kind: 'api-key', apiKey };
+  if (clientId !== undefined && clientSecret !== undefined) return { kind: 'oauth', clientId, clientSecret };
+  if (clientId !== undefined) return issue('tailscaleOAuthClientSecret', 'is required with presence.tailscaleOAuthClientId');
+  if (clientSecret !== undefined) return issue('tailscaleOAuthClientId', 'is required with presence.tailscaleOAuthClientSecret');
+  return issue('tailscaleApiKey', 'presence.tailscaleSource=api needs an API key or an OAuth client (id and secret)');
+}
+
+function tailscaleSettings(presence: PresenceConfig): TailscaleSettings | null | ConfigIssue {
+  switch (presence.tailscaleSource) {
+    case 'off':
+      return null;
+    case 'cli':
+      return { kind: 'cli' };
+    case 'api': {
+      const url = new URL(presence.tailscaleApiUrl);
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') return issue('tailscaleApiUrl', `"${presence.tailscaleApiUrl}" is not an http(s) URL`);
+      if (/[/?#\s]/.test(presence.tailscaleTailnet)) return issue('tailscaleTailnet', `"${presence.tailscaleTailnet}" is not a tailnet name`);
+      const credentials = tailscaleCredentials(presence);
+      if ('key' in credentials) return credentials;
+      return { kind: 'api', apiUrl: presence.tailscaleApiUrl, tailnet: presence.tailscaleTailnet, credentials };
+    }
+  }
 }
 
 function issue(field: keyof PresenceConfig, message: string): ConfigIssue {
@@ -72,6 +109,11 @@ function parseInterfaceThresholds(entries: readonly string[], pollInterval: numb
   return thresholds;
 }
 
+/** Whether the settings turn any source on (WireGuard interfaces or Tailscale). */
+export function presenceEnabled(settings: PresenceSettings): boolean {
+  return settings.interfaces.length > 0 || settings.tailscale !== null;
+}
+
 /** Every problem with config.presence; empty when it is usable. */
 export function presenceConfigIssues(presence: PresenceConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
@@ -81,6 +123,8 @@ export function presenceConfigIssues(presence: PresenceConfig): ConfigIssue[] {
   if (typeof thresholds === 'string') issues.push(issue('interfaceThresholds', thresholds));
   const suffix = suffixProblem(presence.suffix);
   if (suffix !== null) issues.push(issue('suffix', suffix));
+  const tailscale = tailscaleSettings(presence);
+  if (tailscale !== null && 'key' in tailscale) issues.push(tailscale);
   if (!(presence.pollInterval < presence.handshakeThreshold)) {
     issues.push(
       issue(
@@ -109,6 +153,7 @@ export class PresenceConfigValidator {
     if (typeof thresholds !== 'string') {
       for (const [name, seconds] of Object.entries(thresholds)) interfaceThresholdsMs[name] = Math.round(seconds * 1000);
     }
+    const tailscale = tailscaleSettings(presence);
     return Object.freeze({
       interfaces: Object.freeze([...presence.wireguardInterfaces]),
       watchAll,
@@ -117,6 +162,7 @@ export class PresenceConfigValidator {
       handshakeThresholdMs: Math.round(presence.handshakeThreshold * 1000),
       interfaceThresholdsMs: Object.freeze(interfaceThresholdsMs),
       wireguardConfigDir: presence.wireguardConfigDir,
+      tailscale: tailscale === null || 'key' in tailscale ? null : Object.freeze(tailscale),
     });
   }
 }

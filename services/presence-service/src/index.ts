@@ -1,8 +1,19 @@
-export { PresenceServiceModule, presenceTracker, thresholdFor, wireGuardSources, type PresenceServiceModuleOptions } from './presence-service.module.js';
+export {
+  PresenceServiceModule,
+  presenceTracker,
+  runtimeMappings,
+  tailscaleSources,
+  thresholdFor,
+  wireGuardSources,
+  type PresenceServiceModuleOptions,
+} from './presence-service.module.js';
+export { databasePeerMappings, mappingName, type PeerMapping, type PeerMappingReader, type PeerMappingStore } from './mappings.js';
 export { PresenceService, PRESENCE_INSTRUMENTS, PRESENCE_PROBE, PRESENCE_SETTINGS, type PresenceState } from './presence.service.js';
 export {
   PresenceConfigValidator,
   presenceConfigIssues,
+  presenceEnabled,
+  type TailscaleSettings,
   type PresenceConfig,
   type PresenceSettings,
 } from './config-validator.js';
@@ -20,15 +31,24 @@ export { assignLabels, defaultPeerLabel, hostAddresses, sanitizeLabel, type Name
 export {
   isPeerOnline,
   PresenceTracker,
-  presenceSnapshotKey,
   readPresenceSnapshot,
   type PresencePlan,
-  type PresenceSnapshot,
   type PresenceTrackerOptions,
-  type SnapshotDevice,
   type TrackedPeer,
 } from './tracker.js';
 export { parseWgDump, type MalformedDumpLine, type WgDump, type WgInterfaceDump, type WgPeerDump } from './wireguard/dump.js';
 export { wgQuickConfigDir, wgShowAllDump, type WgCommandOptions, type WgDumpReader, type WgQuickConfigReader } from './wireguard/command.js';
 export { peerNamesFromWgQuick } from './wireguard/wg-quick.js';
 export { WireGuardSource, type WireGuardSourceOptions } from './wireguard/source.js';
+export { parseApiDevices, parseStatusJson, FUNNEL_CAPABILITY, type ParsedDevices, type TailscaleDevice } from './tailscale/devices.js';
+export {
+  retryAfterMs,
+  tailscaleApiDevices,
+  tailscaleStatusCommand,
+  TailscaleRateLimited,
+  type TailscaleApiOptions,
+  type TailscaleCliOptions,
+  type TailscaleCredentials,
+  type TailscaleDeviceReader,
+} from './tailscale/readers.js';
+export { magicDnsShortName, TailscaleSource, type TailscaleSourceOptions } from './tailscale/source.js';

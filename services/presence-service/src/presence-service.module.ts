@@ -3,13 +3,18 @@ import type { DynamicModule, Provider } from '@nestjs/common';
 import { RUNTIME } from '@ghostdns/runtime';
 import type { Logger } from '@ghostdns/observability';
 import type { ServiceRuntime } from '@ghostdns/runtime';
-import { PresenceConfigValidator } from './config-validator.js';
+import { PresenceConfigValidator, presenceEnabled } from './config-validator.js';
 import type { PresenceSettings } from './config-validator.js';
 import { presenceInstruments } from './metrics.js';
 import type { PresenceInstruments } from './metrics.js';
+import { databasePeerMappings } from './mappings.js';
+import type { PeerMappingReader } from './mappings.js';
 import { OBSERVATION_SINK, PRESENCE_SOURCES } from './presence-source.js';
 import type { ObservationSink, PresenceSource } from './presence-source.js';
 import { PRESENCE_INSTRUMENTS, PRESENCE_SETTINGS, PresenceService } from './presence.service.js';
+import { tailscaleApiDevices, tailscaleStatusCommand } from './tailscale/readers.js';
+import type { TailscaleDeviceReader } from './tailscale/readers.js';
+import { TailscaleSource } from './tailscale/source.js';
 import { PresenceTracker } from './tracker.js';
 import { wgQuickConfigDir, wgShowAllDump } from './wireguard/command.js';
 import type { WgDumpReader } from './wireguard/command.js';
@@ -26,7 +31,12 @@ export function thresholdFor(settings: PresenceSettings): (interfaceName: string
 }
 
 /** The WireGuard source the settings ask for (none when presence is off); `dump` replaces `wg show all dump` (tests). */
-export function wireGuardSources(settings: PresenceSettings, logger: Pick<Logger, 'warn'>, dump: WgDumpReader = wgShowAllDump()): PresenceSource[] {
+export function wireGuardSources(
+  settings: PresenceSettings,
+  logger: Pick<Logger, 'warn'>,
+  dump: WgDumpReader = wgShowAllDump(),
+  mappings?: PeerMappingReader,
+): PresenceSource[] {
   if (settings.interfaces.length === 0) return [];
   return [
     new WireGuardSource({
@@ -34,8 +44,37 @@ export function wireGuardSources(settings: PresenceSettings, logger: Pick<Logger
       configs: wgQuickConfigDir(settings.wireguardConfigDir),
       interfaces: settings.watchAll ? null : settings.interfaces,
       onMalformed: (lines) => logger.warn({ lines }, 'presence: malformed lines in wg show all dump were skipped'),
+      ...(mappings === undefined ? {} : { mappings }),
     }),
   ];
+}
+
+/** The Tailscale source the settings ask for (none when off); `reader` replaces the API / CLI adapter (tests). */
+export function tailscaleSources(
+  settings: PresenceSettings,
+  logger: Pick<Logger, 'warn'>,
+  mappings?: PeerMappingReader,
+  reader?: TailscaleDeviceReader,
+): PresenceSource[] {
+  const tailscale = settings.tailscale;
+  if (tailscale === null) return [];
+  const devices =
+    reader ??
+    (tailscale.kind === 'cli'
+      ? tailscaleStatusCommand()
+      : tailscaleApiDevices({ apiUrl: tailscale.apiUrl, tailnet: tailscale.tailnet, credentials: tailscale.credentials }));
+  return [
+    new TailscaleSource({
+      reader: devices,
+      onSkipped: (count) => logger.warn({ count }, 'presence: Tailscale devices without a node id were skipped'),
+      ...(mappings === undefined ? {} : { mappings }),
+    }),
+  ];
+}
+
+/** The hostname mappings of the runtime's database (standalone: always there; distributed: with database.url), else none. */
+export function runtimeMappings(runtime: ServiceRuntime): PeerMappingReader | undefined {
+  return runtime.mode === 'standalone' || runtime.config.database.url !== undefined ? databasePeerMappings(runtime.requireDatabase()) : undefined;
 }
 
 /** The tracker publishing on the runtime's bus and keeping the snapshot in its store. */
@@ -68,8 +107,13 @@ function providers(options: PresenceServiceModuleOptions): Provider[] {
     {
       provide: PRESENCE_SOURCES,
       inject: [RUNTIME, PRESENCE_SETTINGS],
-      useFactory: (runtime: ServiceRuntime, settings: PresenceSettings): readonly PresenceSource[] =>
-        options.sources ?? wireGuardSources(settings, runtime.logger),
+      useFactory: (runtime: ServiceRuntime, settings: PresenceSettings): readonly PresenceSource[] => {
+        if (options.sources !== undefined) return options.sources;
+        // Presence off needs no database.
+        if (!presenceEnabled(settings)) return [];
+        const mappings = runtimeMappings(runtime);
+        return [...wireGuardSources(settings, runtime.logger, wgShowAllDump(), mappings), ...tailscaleSources(settings, runtime.logger, mappings)];
+      },
     },
     {
       provide: OBSERVATION_SINK,

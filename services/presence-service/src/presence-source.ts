@@ -23,6 +23,11 @@ export interface PeerObservation {
    * bytes that stop growing for two intervals mean the peer is gone.
    */
   readonly persistentKeepaliveSec: number | null;
+  /**
+   * The source's own verdict (Tailscale: connected to the control plane), used instead of the
+   * handshake rule; absent when the source has none (WireGuard).
+   */
+  readonly reportedOnline?: boolean;
 }
 
 /**
@@ -33,7 +38,10 @@ export interface PeerObservation {
  * offline": names fail closed on what we know, not on what we failed to read).
  */
 export interface PresenceSource {
-  /** Short label for logs and metrics, e.g. "wireguard:wg0". */
+  /**
+   * presenceSourceId() of the source kind ("wireguard", "tailscale"): logs, metrics and the snapshot
+   * key, which resolvers derive from an event's source, so it must not be anything else.
+   */
   readonly id: string;
   poll(): Promise<PeerObservation[]>;
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { BeforeApplicationShutdown, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import { RUNTIME } from '@ghostdns/runtime';
 import type { ServiceRuntime } from '@ghostdns/runtime';
+import { presenceEnabled } from './config-validator.js';
 import type { PresenceSettings } from './config-validator.js';
 import { pollerMetricsOf } from './metrics.js';
 import type { PresenceInstruments } from './metrics.js';
@@ -21,7 +22,7 @@ export const PRESENCE_PROBE = 'presence-service';
 export type PresenceState = 'off' | 'no-source' | 'polling';
 
 /**
- * Owns the presence poll loop. It runs only when interfaces are configured
+ * Owns the presence poll loop. It runs only when a source is configured (WireGuard interfaces or Tailscale)
  * and a PresenceSource is available; otherwise presence is off and says so.
  */
 @Injectable()
@@ -54,9 +55,9 @@ export class PresenceService implements OnModuleInit, OnApplicationBootstrap, Be
 
   onApplicationBootstrap(): void {
     const { interfaces, suffix, pollIntervalMs, handshakeThresholdMs } = this.settings;
-    if (interfaces.length === 0) {
+    if (!presenceEnabled(this.settings)) {
       this.stateValue = 'off';
-      this.runtime.logger.info('presence is off: GHOSTDNS_PRESENCE_WIREGUARD_INTERFACES is empty');
+      this.runtime.logger.info('presence is off: GHOSTDNS_PRESENCE_WIREGUARD_INTERFACES is empty and GHOSTDNS_PRESENCE_TAILSCALE_SOURCE is off');
     } else if (this.sources.length === 0) {
       this.stateValue = 'no-source';
       this.runtime.logger.warn(

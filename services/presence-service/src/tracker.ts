@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventPublisher } from '@ghostdns/bus';
-import { Topics } from '@ghostdns/contracts';
-import type { PresenceEvent, PresenceEventType, PresenceSource as PresenceSourceKind } from '@ghostdns/contracts';
+import { decodePresenceSnapshot, encodePresenceSnapshot, presenceSnapshotKey, Topics } from '@ghostdns/contracts';
+import type { PresenceEvent, PresenceEventType, PresenceSnapshot, SnapshotDevice } from '@ghostdns/contracts';
 import type { KeyValueStore } from '@ghostdns/runtime';
 import { PresenceError } from './errors.js';
 import type { PresenceInstruments } from './metrics.js';
@@ -31,34 +31,12 @@ export function isPeerOnline(input: PresenceRuleInput): boolean {
   return true;
 }
 
-/** One device in the stored snapshot: an online peer as last published. */
-export interface SnapshotDevice {
-  readonly source: PresenceSourceKind;
-  readonly deviceId: string;
-  readonly name: string;
-  readonly interface: string | null;
-  readonly addresses: readonly string[];
-  readonly lastHandshakeUs: number | null;
-}
-
-export interface PresenceSnapshot {
-  readonly version: 1;
-  readonly nodeId: string;
-  readonly sourceId: string;
-  readonly writtenAtUs: number;
-  readonly online: readonly SnapshotDevice[];
-}
-
-/** Store key of one node's snapshot of one source (one presence-service per host: keyed by node); the store adds its prefix (ghostdns:). */
-export function presenceSnapshotKey(nodeId: string, sourceId: string): string {
-  return `presence:v1:${nodeId}:${sourceId}`;
-}
-
 /** Reads a snapshot; null when absent or expired. Rejects with GHOSTDNS_PRESENCE_SNAPSHOT_FAILED. */
 export async function readPresenceSnapshot(store: KeyValueStore, nodeId: string, sourceId: string): Promise<PresenceSnapshot | null> {
   try {
     const raw = await store.get(presenceSnapshotKey(nodeId, sourceId));
-    return raw === null ? null : (JSON.parse(raw.toString('utf8')) as PresenceSnapshot);
+    // A malformed snapshot counts as none: the tracker starts from scratch, resolvers withdraw.
+    return raw === null ? null : decodePresenceSnapshot(raw);
   } catch (err) {
     throw new PresenceError('GHOSTDNS_PRESENCE_SNAPSHOT_FAILED', `cannot read the presence snapshot of ${sourceId}`, { cause: err });
   }
@@ -156,13 +134,14 @@ export class PresenceTracker implements ObservationSink {
           : peer.observedAtUs;
       const online =
         peer.name !== null &&
-        isPeerOnline({
-          lastHandshakeUs: peer.lastHandshakeUs,
-          rxChangedAtUs,
-          persistentKeepaliveSec: peer.persistentKeepaliveSec,
-          nowUs: peer.observedAtUs,
-          thresholdMs: this.options.thresholdMs(peer.interface),
-        });
+        (peer.reportedOnline ??
+          isPeerOnline({
+            lastHandshakeUs: peer.lastHandshakeUs,
+            rxChangedAtUs,
+            persistentKeepaliveSec: peer.persistentKeepaliveSec,
+            nowUs: peer.observedAtUs,
+            thresholdMs: this.options.thresholdMs(peer.interface),
+          }));
       next.set(key, { observation: peer, online, rxChangedAtUs });
       const transition =
         before === undefined ? online || firstPoll : before.online !== online || (online && !sameIdentity(before.observation, peer));
@@ -184,7 +163,8 @@ export class PresenceTracker implements ObservationSink {
       type,
       source: peer.source,
       device_id: peer.deviceId,
-      name: peer.name ?? peer.deviceId,
+      // A peer without a name (unnamed, or its mapping disabled) is published under none: consumers skip "".
+      name: peer.name ?? '',
       interface: peer.interface,
       addresses: [...peer.addresses],
       last_handshake_us: peer.lastHandshakeUs,
@@ -259,7 +239,7 @@ export class PresenceTracker implements ObservationSink {
     }
     const snapshot: PresenceSnapshot = { version: 1, nodeId: this.options.nodeId, sourceId, writtenAtUs: Date.now() * 1000, online };
     try {
-      await this.options.store.set(presenceSnapshotKey(this.options.nodeId, sourceId), Buffer.from(JSON.stringify(snapshot)), this.options.snapshotTtlMs);
+      await this.options.store.set(presenceSnapshotKey(this.options.nodeId, sourceId), encodePresenceSnapshot(snapshot), this.options.snapshotTtlMs);
     } catch (err) {
       // The events are out; only the restart shortcut and outside readers miss this round.
       this.options.instruments.snapshotFailures.inc();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '@ghostdns/config';
 import type { GhostConfigInput } from '@ghostdns/config';
-import { PresenceConfigValidator, presenceConfigIssues } from '../src/config-validator.js';
+import { PresenceConfigValidator, presenceConfigIssues, presenceEnabled } from '../src/config-validator.js';
 
 const presence = (p: GhostConfigInput['presence']) => parseConfig({ presence: p }).presence;
 const validator = new PresenceConfigValidator();
@@ -17,6 +17,9 @@ describe('PresenceConfigValidator: accepted', () => {
     { name: 'deep suffix', input: { suffix: 'peers.vpn.example-corp.com' } },
     { name: '63-char label', input: { suffix: `${'a'.repeat(63)}.local` } },
     { name: 'fractional interval below threshold', input: { pollInterval: 0.5, handshakeThreshold: 1 } },
+    { name: 'tailscale cli', input: { tailscaleSource: 'cli' as const } },
+    { name: 'tailscale api with a key', input: { tailscaleSource: 'api' as const, tailscaleApiKey: 'tskey-api-x' } },
+    { name: 'tailscale api with an OAuth client', input: { tailscaleSource: 'api' as const, tailscaleOAuthClientId: 'k1', tailscaleOAuthClientSecret: 'tskey-client-x', tailscaleTailnet: 'example.com' } },
   ])('$name', ({ input }) => {
     expect(presenceConfigIssues(presence(input))).toEqual([]);
     expect(() => validator.validate(presence(input))).not.toThrow();
@@ -34,6 +37,7 @@ describe('PresenceConfigValidator: accepted', () => {
       handshakeThresholdMs: 300_000,
       interfaceThresholdsMs: { 'wg-road': 60_000, wg1: 500_000 },
       wireguardConfigDir: '/etc/wireguard',
+      tailscale: null,
     });
     expect(Object.isFrozen(settings)).toBe(true);
     expect(validator.validate(presence({ wireguardInterfaces: ['all'] })).watchAll).toBe(true);
@@ -67,6 +71,11 @@ describe('PresenceConfigValidator: rejected, naming the key', () => {
     { name: 'interface threshold not a number', input: { interfaceThresholds: ['wg0=soon'] }, env: 'GHOSTDNS_PRESENCE_INTERFACE_THRESHOLDS', text: /seconds must be a number/ },
     { name: 'interface threshold below poll interval', input: { pollInterval: 5, interfaceThresholds: ['wg0=5'] }, env: 'GHOSTDNS_PRESENCE_INTERFACE_THRESHOLDS', text: /more than presence.pollInterval/ },
     { name: 'interface threshold twice', input: { interfaceThresholds: ['wg0=60', 'wg0=90'] }, env: 'GHOSTDNS_PRESENCE_INTERFACE_THRESHOLDS', text: /listed twice/ },
+    { name: 'tailscale api without credentials', input: { tailscaleSource: 'api' as const }, env: 'GHOSTDNS_PRESENCE_TAILSCALE_API_KEY', text: /needs an API key or an OAuth client/ },
+    { name: 'tailscale key and OAuth client', input: { tailscaleSource: 'api' as const, tailscaleApiKey: 'k', tailscaleOAuthClientId: 'c' }, env: 'GHOSTDNS_PRESENCE_TAILSCALE_API_KEY', text: /not both/ },
+    { name: 'tailscale OAuth id without secret', input: { tailscaleSource: 'api' as const, tailscaleOAuthClientId: 'c' }, env: 'GHOSTDNS_PRESENCE_TAILSCALE_OAUTH_CLIENT_SECRET', text: /is required/ },
+    { name: 'tailscale API URL not http', input: { tailscaleSource: 'api' as const, tailscaleApiKey: 'k', tailscaleApiUrl: 'ftp://example.com' }, env: 'GHOSTDNS_PRESENCE_TAILSCALE_API_URL', text: /not an http/ },
+    { name: 'tailscale tailnet with a slash', input: { tailscaleSource: 'api' as const, tailscaleApiKey: 'k', tailscaleTailnet: 'a/b' }, env: 'GHOSTDNS_PRESENCE_TAILSCALE_TAILNET', text: /not a tailnet name/ },
     { name: 'interval above threshold', input: { pollInterval: 600, handshakeThreshold: 60 }, env: 'GHOSTDNS_PRESENCE_POLL_INTERVAL', text: /GHOSTDNS_PRESENCE_HANDSHAKE_THRESHOLD/ },
   ])('$name -> $env', ({ input, env, text }) => {
     let caught: unknown;
@@ -82,6 +91,13 @@ describe('PresenceConfigValidator: rejected, naming the key', () => {
     expect(error.issues[0]?.source).toEqual({ kind: 'env', name: env });
     expect(error.issues[0]?.message).toMatch(text);
     expect(error.message).toContain(env);
+  });
+
+  it('turns presence on for Tailscale alone, with its settings', () => {
+    const settings = validator.validate(presence({ tailscaleSource: 'api', tailscaleApiKey: 'tskey-api-x' }));
+    expect(settings.tailscale).toEqual({ kind: 'api', apiUrl: 'https://api.tailscale.com', tailnet: '-', credentials: { kind: 'api-key', apiKey: 'tskey-api-x' } });
+    expect(presenceEnabled(settings)).toBe(true);
+    expect(presenceEnabled(validator.validate(presence({})))).toBe(false);
   });
 
   it('reports every bad key at once', () => {

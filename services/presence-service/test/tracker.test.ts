@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { EventPublisher } from '@ghostdns/bus';
+import { presenceSnapshotKey } from '@ghostdns/contracts';
 import type { PresenceEvent, TopicName, TopicPayloads } from '@ghostdns/contracts';
 import { createMetricsRegistry } from '@ghostdns/observability';
 import { createMemoryKeyValueStore } from '@ghostdns/runtime';
 import type { KeyValueStore } from '@ghostdns/runtime';
 import { presenceInstruments } from '../src/metrics.js';
 import type { PeerObservation } from '../src/presence-source.js';
-import { isPeerOnline, PresenceTracker, presenceSnapshotKey, readPresenceSnapshot } from '../src/tracker.js';
+import { isPeerOnline, PresenceTracker, readPresenceSnapshot } from '../src/tracker.js';
 import { KEY } from './wg-keys.js';
 
 const S = 1_000_000; // microseconds per second
@@ -121,6 +122,19 @@ describe('PresenceTracker', () => {
     await tracker.observe('wireguard', [peer({ lastHandshakeUs: null })]);
     await tracker.observe('wireguard', [peer({ lastHandshakeUs: null }), peer({ deviceId: KEY.phone, name: 'phone', lastHandshakeUs: null })]);
     expect(types()).toEqual(['DEVICE_OFFLINE:laptop']);
+  });
+
+  it('a peer without a name is never online and is published offline under no name (""), whatever its handshake', async () => {
+    const { tracker, publisher } = setup();
+    await tracker.observe('wireguard', [peer({ name: null })]);
+    expect(publisher.events.map((e) => [e.type, e.name])).toEqual([['DEVICE_OFFLINE', '']]);
+  });
+
+  it('follows the source\'s own verdict when it has one (Tailscale: connected to the control plane)', async () => {
+    const { tracker, types } = setup();
+    await tracker.observe('tailscale', [peer({ source: 'TAILSCALE', interface: null, lastHandshakeUs: null, reportedOnline: true })]);
+    await tracker.observe('tailscale', [peer({ source: 'TAILSCALE', interface: null, lastHandshakeUs: T0, reportedOnline: false })]);
+    expect(types()).toEqual(['DEVICE_ONLINE:laptop', 'DEVICE_OFFLINE:laptop']);
   });
 
   it('a failed publish commits nothing: the next poll publishes the transition again', async () => {

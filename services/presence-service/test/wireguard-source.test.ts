@@ -49,6 +49,38 @@ describe('WireGuardSource', () => {
     expect(peers[1]?.lastHandshakeUs).toBeNull();
   });
 
+  it('a database mapping names the peer before any comment; a disabled mapping leaves it unnamed (never online)', async () => {
+    const source = new WireGuardSource({
+      dump: { read: async () => DUMP },
+      configs: configReader,
+      interfaces: ['wg0', 'wg1'],
+      mappings: {
+        read: async (sourceId) =>
+          new Map([
+            [KEY.laptop, { source: sourceId, deviceId: KEY.laptop, name: 'work-laptop', enabled: true }],
+            [KEY.office, { source: sourceId, deviceId: KEY.office, name: 'office', enabled: false }],
+          ]),
+      },
+    });
+    const peers = await source.poll();
+    expect(peers.map((p) => [p.interface, p.name])).toEqual([
+      ['wg0', 'work-laptop'],
+      ['wg0', 'peer-10-8-0-3'],
+      ['wg1', expect.stringMatching(/^peer-[0-9a-f]{8}$/)],
+      ['wg1', null],
+    ]);
+  });
+
+  it('mappings that cannot be read reject the poll', async () => {
+    const source = new WireGuardSource({
+      dump: { read: async () => DUMP },
+      configs: configReader,
+      interfaces: null,
+      mappings: { read: async () => Promise.reject(new PresenceError('GHOSTDNS_PRESENCE_MAPPINGS_FAILED', 'db down')) },
+    });
+    await expect(source.poll()).rejects.toThrow('db down');
+  });
+
   it('"all" watches every interface in the dump', async () => {
     const source = new WireGuardSource({ dump: { read: async () => DUMP }, configs: configReader, interfaces: null });
     expect(new Set((await source.poll()).map((p) => p.interface))).toEqual(new Set(['wg0', 'wg1', 'other']));

@@ -2,16 +2,58 @@ import { writeFile } from 'node:fs/promises';
 import { ConfigError, type GhostConfig } from '@ghostdns/config';
 import type { PresenceEvent } from '@ghostdns/contracts';
 import { createLogger, createMetricsRegistry } from '@ghostdns/observability';
-import type { PeerObservation, PresencePlan, PresenceSettings, WgDumpReader } from '@ghostdns/presence-service';
+import type {
+  PeerMappingReader, PeerMappingStore, PeerObservation, PresencePlan, PresenceSettings, WgDumpReader,
+} from '@ghostdns/presence-service';
 import { ExitCode, type Command, type CommandContext } from '../types.js';
 import { loadConfigOrReport, stringOption } from './shared.js';
 
-// The seed's HADDNS management commands (haddns_update --dry-run --verbose,
-// generate_dnsmasq_config) over the same source and state machine presence-service runs.
+// The seed's HADDNS management commands (haddns_setup, haddns_update --dry-run --verbose,
+// generate_dnsmasq_config, and the admin's hostname mappings as `haddns map`) over the same
+// source, state machine and mappings table presence-service uses.
 
 export interface HaddnsDependencies {
   /** Replaces `wg show all dump` (tests). */
   readonly dump?: WgDumpReader;
+}
+
+interface OpenedMappings {
+  readonly mappings: PeerMappingStore;
+  close(): Promise<void>;
+}
+
+/** The mappings table of database.url, or of the embedded PostgreSQL in data.dir (standalone's), migrated first when asked. */
+async function openMappings(config: GhostConfig, migrateFirst: boolean): Promise<OpenedMappings> {
+  const [{ migrate, openDatabase, startEmbeddedPostgres }, { databasePeerMappings }] = await Promise.all([
+    import('@ghostdns/db'),
+    import('@ghostdns/presence-service'),
+  ]);
+  const logger = createLogger({ level: 'warn', name: 'ghostdns-haddns' });
+  const quiet = (): undefined => undefined;
+  const dbLogger = {
+    info: quiet,
+    debug: quiet,
+    warn: (message: string, fields?: Record<string, unknown>) => logger.warn(fields ?? {}, message),
+    error: (message: string, fields?: Record<string, unknown>) => logger.error(fields ?? {}, message),
+  };
+  let url = config.database.url;
+  let embedded: Awaited<ReturnType<typeof startEmbeddedPostgres>> | null = null;
+  if (url === undefined) {
+    embedded = await startEmbeddedPostgres({ dataDir: config.data.dir, logger: dbLogger });
+    url = embedded.url;
+  }
+  const db = await openDatabase(url, { logger: dbLogger, poolSize: 2 });
+  const close = async (): Promise<void> => {
+    await db.close();
+    await embedded?.stop();
+  };
+  try {
+    if (migrateFirst) await migrate(db, { logger: dbLogger });
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { mappings: databasePeerMappings(db), close };
 }
 
 interface PolledPresence {
@@ -20,15 +62,39 @@ interface PolledPresence {
   readonly plan: PresencePlan;
 }
 
-/** One poll of every configured source, decided against the stored snapshot (Redis when redis.url is set). */
-async function pollOnce(config: GhostConfig, deps: HaddnsDependencies): Promise<PolledPresence> {
+interface PolledPeers {
+  readonly settings: PresenceSettings;
+  readonly sourceId: string;
+  readonly peers: readonly PeerObservation[];
+}
+
+/** One poll of the WireGuard source as presence-service would run it (names from `mappings` when given). */
+async function pollPeers(config: GhostConfig, deps: HaddnsDependencies, mappings?: PeerMappingReader): Promise<PolledPeers> {
   const presence = await import('@ghostdns/presence-service');
-  const { createMemoryKeyValueStore, createRedisKeyValueStore } = await import('@ghostdns/runtime');
   const logger = createLogger({ level: 'warn', name: 'ghostdns-haddns' });
   const settings = new presence.PresenceConfigValidator().validate(config.presence);
   if (settings.interfaces.length === 0) {
     throw ConfigError.missing('presence.wireguardInterfaces', 'GHOSTDNS_PRESENCE_WIREGUARD_INTERFACES', 'haddns reads the WireGuard interfaces');
   }
+  const [source] = presence.wireGuardSources(settings, logger, deps.dump, mappings);
+  if (source === undefined) throw new Error('no presence source');
+  return { settings, sourceId: source.id, peers: await source.poll() };
+}
+
+/** One poll of every configured source, decided against the stored snapshot (Redis when redis.url is set). */
+async function pollOnce(config: GhostConfig, deps: HaddnsDependencies): Promise<PolledPresence> {
+  const presence = await import('@ghostdns/presence-service');
+  const { createMemoryKeyValueStore, createRedisKeyValueStore } = await import('@ghostdns/runtime');
+  const logger = createLogger({ level: 'warn', name: 'ghostdns-haddns' });
+  // presence-service names peers from the mappings of database.url: so does this report (read only, nothing migrated).
+  const opened = config.database.url === undefined ? null : await openMappings(config, false);
+  let polled: PolledPeers;
+  try {
+    polled = await pollPeers(config, deps, opened?.mappings);
+  } finally {
+    await opened?.close();
+  }
+  const { settings, sourceId, peers } = polled;
   const store = config.redis.url === undefined ? createMemoryKeyValueStore({ maxEntries: 16 }) : createRedisKeyValueStore({ url: config.redis.url, logger });
   try {
     const tracker = new presence.PresenceTracker({
@@ -40,10 +106,7 @@ async function pollOnce(config: GhostConfig, deps: HaddnsDependencies): Promise<
       instruments: presence.presenceInstruments(createMetricsRegistry({ processMetrics: false })),
       logger,
     });
-    const [source] = presence.wireGuardSources(settings, logger, deps.dump);
-    if (source === undefined) throw new Error('no presence source');
-    const peers = await source.poll();
-    return { settings, peers, plan: await tracker.plan(source.id, peers) };
+    return { settings, peers, plan: await tracker.plan(sourceId, peers) };
   } finally {
     await store.close();
   }
@@ -97,8 +160,44 @@ export function dnsmasqConfig(polled: PolledPresence): string {
 async function withPoll(ctx: CommandContext, deps: HaddnsDependencies, render: (polled: PolledPresence) => Promise<void>): Promise<number> {
   const config = loadConfigOrReport(ctx);
   if (typeof config === 'number') return config;
+  return reportErrors(ctx, async () => render(await pollOnce(config, deps)));
+}
+
+/** What `haddns setup` prints: the presence settings as environment variables and as the config file's section. */
+export function setupConfigText(settings: PresenceSettings): string {
+  return [
+    '# HADDNS: presence-service configuration, as environment variables …',
+    `GHOSTDNS_PRESENCE_WIREGUARD_INTERFACES=${settings.interfaces.join(',')}`,
+    `GHOSTDNS_PRESENCE_SUFFIX=${settings.suffix}`,
+    `GHOSTDNS_PRESENCE_HANDSHAKE_THRESHOLD=${settings.handshakeThresholdMs / 1000}`,
+    '# … or as the presence section of the config file (--config):',
+    '# presence:',
+    `#   wireguardInterfaces: [${settings.interfaces.join(', ')}]`,
+    `#   suffix: ${settings.suffix}`,
+    `#   handshakeThreshold: ${settings.handshakeThresholdMs / 1000}`,
+    '',
+  ].join('\n');
+}
+
+/** The config with `haddns setup`'s flags over its presence section. */
+function withSetupFlags(config: GhostConfig, ctx: CommandContext): GhostConfig {
+  const suffix = stringOption(ctx, 'suffix');
+  const threshold = stringOption(ctx, 'threshold');
+  const interfaces = stringOption(ctx, 'interfaces');
+  return {
+    ...config,
+    presence: {
+      ...config.presence,
+      ...(suffix === undefined ? {} : { suffix }),
+      ...(threshold === undefined ? {} : { handshakeThreshold: Number(threshold) }),
+      ...(interfaces === undefined ? {} : { wireguardInterfaces: interfaces.split(',').map((name) => name.trim()).filter((name) => name !== '') }),
+    },
+  };
+}
+
+async function reportErrors(ctx: CommandContext, run: () => Promise<void>): Promise<number> {
   try {
-    await render(await pollOnce(config, deps));
+    await run();
     return ExitCode.ok;
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -113,6 +212,76 @@ async function withPoll(ctx: CommandContext, deps: HaddnsDependencies, render: (
 /** The `ghostdns haddns …` commands; `deps` replaces their I/O in tests. */
 export function haddnsCommands(deps: HaddnsDependencies = {}): Command[] {
   return [
+    {
+      path: ['haddns', 'setup'],
+      summary: 'Print the presence configuration HADDNS needs; with --create-mappings, map every current WireGuard peer',
+      usage: '[--suffix DOMAIN] [--threshold SECONDS] [--interfaces wg0,wg1] [--create-mappings] [--config FILE]',
+      details:
+        'The flags override the configuration (presence.suffix, presence.handshakeThreshold, presence.wireguardInterfaces);\n' +
+        'the result is validated as presence-service would and printed as environment variables and as a config section.\n' +
+        '--create-mappings polls `wg show all dump` once and stores a hostname mapping (the name it is published under\n' +
+        'now) for every peer that has none, in database.url (or the embedded PostgreSQL of data.dir), migrating it first.',
+      options: { suffix: { type: 'string' }, threshold: { type: 'string' }, interfaces: { type: 'string' }, 'create-mappings': { type: 'boolean' } },
+      run: async (ctx) => {
+        const loaded = loadConfigOrReport(ctx);
+        if (typeof loaded === 'number') return loaded;
+        return reportErrors(ctx, async () => {
+          const config = withSetupFlags(loaded, ctx);
+          const { PresenceConfigValidator } = await import('@ghostdns/presence-service');
+          const settings = new PresenceConfigValidator().validate(config.presence);
+          ctx.io.stdout(setupConfigText(settings));
+          if (ctx.values['create-mappings'] !== true) return;
+          const { sourceId, peers } = await pollPeers(config, deps);
+          const opened = await openMappings(config, true);
+          try {
+            const named = peers.flatMap((peer) => (peer.name === null ? [] : [{ source: sourceId, deviceId: peer.deviceId, name: peer.name, enabled: true }]));
+            const created = await opened.mappings.insertMissing(named);
+            ctx.io.stdout(`# ${created} hostname mapping(s) created, ${named.length - created} kept\n`);
+          } finally {
+            await opened.close();
+          }
+        });
+      },
+    },
+    {
+      path: ['haddns', 'map'],
+      summary: 'Set the name a VPN peer is published under (and whether it is published), kept in the database',
+      usage: '<public-key> <name> [--disable] [--source wireguard|tailscale] [--config FILE]',
+      details:
+        'Stores the mapping in database.url (or the embedded PostgreSQL of data.dir), migrating it first. presence-service\n' +
+        'reads it every poll: the peer is published as <name>.<suffix>; --disable keeps it unpublished, online or not.\n' +
+        'The name is sanitized into one DNS label.',
+      allowArgs: true,
+      options: { disable: { type: 'boolean' }, source: { type: 'string' } },
+      run: async (ctx) => {
+        const [deviceId, rawName, ...extra] = ctx.args;
+        const source = stringOption(ctx, 'source') ?? 'wireguard';
+        if (deviceId === undefined || rawName === undefined || extra.length > 0 || (source !== 'wireguard' && source !== 'tailscale')) {
+          ctx.io.stderr('usage: ghostdns haddns map <public-key> <name> [--disable] [--source wireguard|tailscale]\n');
+          return ExitCode.usage;
+        }
+        const { mappingName } = await import('@ghostdns/presence-service');
+        let name: string;
+        try {
+          name = mappingName(rawName);
+        } catch (error) {
+          ctx.io.stderr(`ghostdns haddns map: ${error instanceof Error ? error.message : String(error)}\n`);
+          return ExitCode.usage;
+        }
+        const config = loadConfigOrReport(ctx);
+        if (typeof config === 'number') return config;
+        return reportErrors(ctx, async () => {
+          const enabled = ctx.values.disable !== true;
+          const opened = await openMappings(config, true);
+          try {
+            await opened.mappings.upsert({ source, deviceId, name, enabled });
+          } finally {
+            await opened.close();
+          }
+          ctx.io.stdout(`${source} ${deviceId} -> ${name}.${config.presence.suffix} (${enabled ? 'enabled' : 'disabled'})\n`);
+        });
+      },
+    },
     {
       path: ['haddns', 'update'],
       summary: 'Show each WireGuard peer, its handshake age, its state and what presence-service would publish',

@@ -1,3 +1,5 @@
+import { presenceSourceId } from '@ghostdns/contracts';
+import type { PeerMappingReader } from '../mappings.js';
 import type { PeerObservation, PresenceSource } from '../presence-source.js';
 import { assignLabels, defaultPeerLabel, hostAddresses, labelKey, sanitizeLabel } from '../names.js';
 import type { WgDumpReader, WgQuickConfigReader } from './command.js';
@@ -11,18 +13,21 @@ export interface WireGuardSourceOptions {
   /** Interfaces to report; null means every interface in the dump ("all"). */
   readonly interfaces: readonly string[] | null;
   readonly onMalformed?: (lines: readonly MalformedDumpLine[]) => void;
+  /** Hostname mappings (the database); without them names come from comments and addresses. */
+  readonly mappings?: PeerMappingReader;
   readonly now?: () => number;
 }
 
 /**
  * Presence source over `wg show all dump`. One poll reads every interface at
  * once; a configured interface missing from the dump simply has no peers (an
- * interface that is down has nobody connected). Names: the `# Name =` comment of
- * the peer in `<interface>.conf`, else a default from its tunnel address,
- * sanitized into a DNS label and made unique across all interfaces.
+ * interface that is down has nobody connected). Names: the peer's mapping in the
+ * database, else the `# Name =` comment of the peer in `<interface>.conf`, else a
+ * default from its tunnel address, sanitized into a DNS label and made unique
+ * across all interfaces. A peer whose mapping is disabled gets no name (never online).
  */
 export class WireGuardSource implements PresenceSource {
-  readonly id = 'wireguard';
+  readonly id = presenceSourceId('WIREGUARD');
   private readonly watched: ReadonlySet<string> | null;
   private readonly now: () => number;
 
@@ -37,14 +42,22 @@ export class WireGuardSource implements PresenceSource {
     const dump = parseWgDump(text);
     if (dump.malformed.length > 0) this.options.onMalformed?.(dump.malformed);
     const peers = dump.peers.filter((peer) => this.watched === null || this.watched.has(peer.interface));
-    const commentNames = await this.commentNames(new Set(peers.map((peer) => peer.interface)));
+    const [commentNames, mappings] = await Promise.all([
+      this.commentNames(new Set(peers.map((peer) => peer.interface))),
+      this.options.mappings?.read(this.id) ?? new Map<string, never>(),
+    ]);
     const candidates = peers.map((peer) => {
       const addresses = hostAddresses(peer.allowedIps);
+      const mapping = mappings.get(peer.publicKey);
       const fromComment = commentNames.get(peer.interface)?.get(peer.publicKey);
-      const label = (fromComment === undefined ? null : sanitizeLabel(fromComment)) ?? defaultPeerLabel(addresses, peer.publicKey);
-      return { peer, addresses, label };
+      const label =
+        mapping?.name ?? (fromComment === undefined ? null : sanitizeLabel(fromComment)) ?? defaultPeerLabel(addresses, peer.publicKey);
+      return { peer, addresses, label, enabled: mapping?.enabled ?? true };
     });
-    const labels = assignLabels(candidates.map(({ peer, label }) => ({ deviceId: peer.publicKey, interface: peer.interface, label })));
+    // Disabled peers take no label: they cannot push a published peer into a tagged one.
+    const labels = assignLabels(
+      candidates.filter(({ enabled }) => enabled).map(({ peer, label }) => ({ deviceId: peer.publicKey, interface: peer.interface, label })),
+    );
     return candidates.map(({ peer, addresses }) => observation(peer, addresses, labels.get(labelKey(peer.interface, peer.publicKey)) ?? null, observedAtUs));
   }
 

@@ -3,7 +3,9 @@
 // each batch arrives. Handlers never throw: a bad event is logged and skipped,
 // since a rejected batch would be redelivered forever.
 import { isIPv4, isIPv6 } from 'node:net';
-import type { PresenceEvent, RecordChangeEvent } from '@ghostdns/contracts';
+import { decodePresenceSnapshot, presenceSnapshotKey, presenceSourceId } from '@ghostdns/contracts';
+import type { PresenceEvent, PresenceSnapshot, RecordChangeEvent } from '@ghostdns/contracts';
+import type { KeyValueStore } from '@ghostdns/runtime';
 import type { EdgeLogger } from '../metrics.js';
 import { canonicalName, RrType, typeCode } from './names.js';
 import type { LocalDataStore } from './store.js';
@@ -87,22 +89,77 @@ export function applyRecordChange(store: LocalDataStore, event: RecordChangeEven
   }
 }
 
+/** How often PresenceNames checks the snapshots of the nodes whose names it serves. */
+export const PRESENCE_SNAPSHOT_CHECK_MS = 1000;
+
+/** The part of the runtime's key-value store PresenceNames reads snapshots through. */
+export type PresenceSnapshotReader = Pick<KeyValueStore, 'get'>;
+
+interface PresenceAddress {
+  readonly type: 'A' | 'AAAA';
+  readonly ip: string;
+}
+
+/** A device some node published online (or offline, with includeOffline). */
+interface PresenceDevice {
+  /** Online: `<name>.<suffix>` and, with an interface, `<name>.<interface>.<suffix>`; offline: `<name>.offline.<suffix>`. */
+  readonly names: readonly string[];
+  /** Offline devices are not presence claims: no snapshot judges them. */
+  readonly online: boolean;
+  readonly addresses: readonly PresenceAddress[];
+  /** The snapshot of the node and source that published it. */
+  readonly snapshotKey: string;
+  readonly observedAtUs: number;
+  /** Sequence number of the event that put it here (a check started before it does not judge it). */
+  readonly appliedSeq: number;
+  /** False while its node's snapshot does not list it: its names are withdrawn, not forgotten. */
+  vouched: boolean;
+}
+
+export interface PresenceNamesOptions {
+  readonly store: LocalDataStore;
+  readonly suffix: string;
+  readonly logger: EdgeLogger;
+  /**
+   * Where presence-service keeps its snapshots, when this process shares them
+   * (Redis); null turns the check off and names follow the events alone.
+   */
+  readonly snapshots: PresenceSnapshotReader | null;
+  /** Also answer `<name>.offline.<suffix>` for devices last reported offline (presence.includeOffline). */
+  readonly includeOffline?: boolean;
+  readonly checkIntervalMs?: number;
+}
+
 /**
  * Presence state: the last event per device wins (the topic is keyed by
  * device_id, so per-device order holds); a name answers the addresses of all
  * its online devices.
+ *
+ * Events alone would keep a name forever once presence-service died, so every
+ * second the snapshot of each node (and source) with online devices is read
+ * (the expiring online set presence-service rewrites each poll): no snapshot
+ * (expired, unreadable, malformed) withdraws all its names, a snapshot written
+ * after a device's event that does not list it withdraws that device's. Names
+ * fail closed. A withdrawn device comes back when its snapshot lists it again
+ * (a store outage is not permanent).
  */
 export class PresenceNames {
-  /** device_id -> its name and addresses while online. */
-  private readonly devices = new Map<string, { name: string; records: ZoneRecord[] }>();
-  /** name -> online device ids. */
+  /** device_id -> the device while published (online; offline too with includeOffline). */
+  private readonly devices = new Map<string, PresenceDevice>();
+  /** name -> ids of the devices that answer it. */
   private readonly byName = new Map<string, Set<string>>();
+  /** Snapshot keys last found missing (logged once per outage). */
+  private readonly missing = new Set<string>();
+  private readonly suffix: string;
+  private readonly logger: EdgeLogger;
+  private applied = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private checking: Promise<void> | null = null;
 
-  constructor(
-    private readonly store: LocalDataStore,
-    private readonly suffix: string,
-    private readonly logger: EdgeLogger,
-  ) {}
+  constructor(private readonly options: PresenceNamesOptions) {
+    this.suffix = options.suffix;
+    this.logger = options.logger;
+  }
 
   /** `<name>.<suffix>` in canonical form, or null when the device name is not a host name. */
   nameFor(deviceName: string): string | null {
@@ -111,38 +168,133 @@ export class PresenceNames {
     return HOSTNAME.test(full) && full !== this.suffix ? full : null;
   }
 
+  /** `<name>.<interface>.<suffix>` for a global name, or null when the interface makes no label. */
+  instanceNameFor(globalName: string, interfaceName: string): string | null {
+    const label = canonicalName(interfaceName).replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+    return label === '' ? null : this.underSuffix(globalName, label);
+  }
+
+  /** `<name>.<label>.<suffix>` for a global name `<name>.<suffix>`, or null when that is no host name. */
+  private underSuffix(globalName: string, label: string): string | null {
+    const full = `${globalName.slice(0, -this.suffix.length - 1)}.${label}.${this.suffix}`;
+    return HOSTNAME.test(full) ? full : null;
+  }
+
   apply(event: PresenceEvent): void {
     const previous = this.devices.get(event.device_id);
     if (previous) {
       this.devices.delete(event.device_id);
-      this.byName.get(previous.name)?.delete(event.device_id);
-      this.refresh(previous.name);
+      for (const name of previous.names) this.byName.get(name)?.delete(event.device_id);
+      this.refresh(previous.names);
     }
-    if (event.type !== 'DEVICE_ONLINE') return;
+    const online = event.type === 'DEVICE_ONLINE';
+    if (!online && this.options.includeOffline !== true) return;
     const name = this.nameFor(event.name);
     if (name === null) {
-      this.logger.warn({ device: event.device_id, name: event.name }, 'presence name is not a host name; not published');
+      // "" is a device published under no name (presence-service: unnamed or disabled).
+      if (online) this.logger.warn({ device: event.device_id, name: event.name }, 'presence name is not a host name; not published');
       return;
     }
-    const records: ZoneRecord[] = [];
+    const instance = online && event.interface !== null ? this.instanceNameFor(name, event.interface) : null;
+    const offlineName = online ? null : this.underSuffix(name, 'offline');
+    const names = [...(online ? [name] : []), ...(instance === null ? [] : [instance]), ...(offlineName === null ? [] : [offlineName])];
+    const addresses: PresenceAddress[] = [];
     for (const raw of event.addresses) {
       // WireGuard reports allowed IPs as CIDRs (10.8.0.2/32): the address is what resolves.
       const ip = raw.split('/')[0]?.trim() ?? '';
-      if (isIPv4(ip)) records.push({ name, ttl: PRESENCE_TTL, class: 'IN', type: 'A', data: ip });
-      else if (isIPv6(ip)) records.push({ name, ttl: PRESENCE_TTL, class: 'IN', type: 'AAAA', data: ip });
+      if (isIPv4(ip)) addresses.push({ type: 'A', ip });
+      else if (isIPv6(ip)) addresses.push({ type: 'AAAA', ip });
     }
-    this.devices.set(event.device_id, { name, records });
-    let set = this.byName.get(name);
-    if (!set) this.byName.set(name, (set = new Set()));
-    set.add(event.device_id);
-    this.refresh(name);
+    this.devices.set(event.device_id, {
+      names,
+      addresses,
+      online,
+      snapshotKey: presenceSnapshotKey(event.node_id, presenceSourceId(event.source)),
+      observedAtUs: event.observed_at_us,
+      appliedSeq: ++this.applied,
+      vouched: true,
+    });
+    for (const n of names) {
+      let set = this.byName.get(n);
+      if (!set) this.byName.set(n, (set = new Set()));
+      set.add(event.device_id);
+    }
+    this.refresh(names);
   }
 
-  private refresh(name: string): void {
-    const ids = this.byName.get(name);
-    const records: ZoneRecord[] = [];
-    for (const id of ids ?? []) records.push(...(this.devices.get(id)?.records ?? []));
-    if (ids && ids.size === 0) this.byName.delete(name);
-    this.store.setPresence(name, records);
+  /** Starts the snapshot checks (none without a snapshot reader). */
+  start(): void {
+    if (this.options.snapshots === null || this.timer !== null) return;
+    const interval = this.options.checkIntervalMs ?? PRESENCE_SNAPSHOT_CHECK_MS;
+    const tick = (): void => {
+      this.checking = this.checkSnapshots().finally(() => {
+        this.checking = null;
+        if (this.timer !== null) this.timer = setTimeout(tick, interval).unref();
+      });
+    };
+    this.timer = setTimeout(tick, interval).unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    await this.checking;
+  }
+
+  /** One check of every snapshot the published devices depend on. Never throws. */
+  async checkSnapshots(): Promise<void> {
+    const reader = this.options.snapshots;
+    if (reader === null || this.devices.size === 0) return;
+    const startedAt = this.applied;
+    const keys = [...new Set([...this.devices.values()].filter((d) => d.online).map((d) => d.snapshotKey))];
+    if (keys.length === 0) return;
+    const snapshots = new Map<string, PresenceSnapshot | null>();
+    await Promise.all(
+      keys.map(async (key) => {
+        try {
+          const raw = await reader.get(key);
+          snapshots.set(key, raw === null ? null : decodePresenceSnapshot(raw));
+        } catch (err) {
+          // Unreadable is not "still online": fail closed until it can be read again.
+          snapshots.set(key, null);
+          if (!this.missing.has(key)) this.logger.warn({ key, err }, 'presence snapshot unreadable; its names are withdrawn');
+          this.missing.add(key);
+        }
+      }),
+    );
+    for (const [key, snapshot] of snapshots) {
+      if (snapshot === null && !this.missing.has(key)) {
+        this.missing.add(key);
+        this.logger.warn({ key }, 'presence snapshot gone (presence-service stopped?); its names are withdrawn');
+      } else if (snapshot !== null && this.missing.delete(key)) {
+        this.logger.info({ key }, 'presence snapshot back');
+      }
+    }
+    for (const [id, device] of this.devices) {
+      // Events applied while we were reading are newer than what we read.
+      if (!device.online || device.appliedSeq > startedAt) continue;
+      const snapshot = snapshots.get(device.snapshotKey);
+      if (snapshot === undefined) continue;
+      const listed = snapshot !== null && snapshot.online.some((d) => d.deviceId === id);
+      // A snapshot older than the event may predate it: it neither confirms nor denies.
+      const vouched = listed || (snapshot !== null && snapshot.writtenAtUs < device.observedAtUs && device.vouched);
+      if (vouched === device.vouched) continue;
+      device.vouched = vouched;
+      this.refresh(device.names);
+    }
+  }
+
+  private refresh(names: readonly string[]): void {
+    for (const name of names) {
+      const ids = this.byName.get(name);
+      const records: ZoneRecord[] = [];
+      for (const id of ids ?? []) {
+        const device = this.devices.get(id);
+        if (device === undefined || !device.vouched) continue;
+        for (const { type, ip } of device.addresses) records.push({ name, ttl: PRESENCE_TTL, class: 'IN', type, data: ip });
+      }
+      if (ids && ids.size === 0) this.byName.delete(name);
+      this.options.store.setPresence(name, records);
+    }
   }
 }

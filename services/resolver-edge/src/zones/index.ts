@@ -52,6 +52,10 @@ export function createLocalDataStage(context: PipelineContext, options: LocalDat
   );
   const suffix = canonicalName(config.presence.suffix);
   const subscriptions: Subscription[] = [];
+  // Only a shared store (Redis) holds presence-service's snapshots; a store of this process's own
+  // never does, so without one presence names follow the events alone.
+  const snapshots = context.store?.kind === 'redis' ? context.store : null;
+  const presence = new PresenceNames({ store, suffix, logger, snapshots, includeOffline: config.presence.includeOffline });
 
   const loadFiles = async (initial: boolean): Promise<void> => {
     for (const z of fileZones) {
@@ -128,7 +132,6 @@ export function createLocalDataStage(context: PipelineContext, options: LocalDat
       };
       store.setZoneData(suffix, 'presence', ZoneData.build(suffix, [soa]));
     }
-    const presence = new PresenceNames(store, suffix, logger);
     subscriptions.push(
       await bus.subscribe(
         Topics.recordChanges,
@@ -145,6 +148,8 @@ export function createLocalDataStage(context: PipelineContext, options: LocalDat
         { groupId: group('presence'), fromBeginning: true },
       ),
     );
+    presence.start();
+    if (snapshots === null) logger.info({ suffix }, 'presence names follow presence.events.v1 alone: no shared store (redis.url) to check snapshots in');
   };
 
   return {
@@ -169,6 +174,7 @@ export function createLocalDataStage(context: PipelineContext, options: LocalDat
     },
     async stop() {
       for (const s of secondaries) s.stop();
+      await presence.stop();
       const subs = subscriptions.splice(0);
       await Promise.all(subs.map((s) => s.close()));
     },

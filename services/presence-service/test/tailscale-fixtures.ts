@@ -1,0 +1,80 @@
+// Response shapes of the Tailscale API v2 (GET /api/v2/tailnet/{tailnet}/devices, POST
+// /api/v2/oauth/token) and of `tailscale status --json`, as documented; values are examples.
+
+/** One device of the API's devices list (default fields plus connectedToControl). */
+export function apiDevice(n: number, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    addresses: [`100.64.${Math.floor(n / 250)}.${(n % 250) + 1}`, `fd7a:115c:a1e0::${(n + 1).toString(16)}`],
+    id: `${9_000_000 + n}`,
+    nodeId: `nTEST${n}CNTRL`,
+    user: 'amelie@example.com',
+    name: `host-${n}.tail1234.ts.net`,
+    hostname: `Host ${n}`,
+    clientVersion: '1.80.2-t62b8bf6a0-g3c35ee987',
+    updateAvailable: false,
+    os: 'linux',
+    created: '2025-03-09T20:13:24Z',
+    lastSeen: '2025-11-23T10:00:00Z',
+    keyExpiryDisabled: false,
+    expires: '2026-09-05T20:13:24Z',
+    authorized: true,
+    isExternal: false,
+    machineKey: '',
+    nodeKey: 'nodekey:0123456789abcdef',
+    blocksIncomingConnections: false,
+    tailnetLockKey: 'nlpub:0123456789abcdef',
+    tailnetLockError: '',
+    connectedToControl: n % 2 === 0,
+    ...overrides,
+  };
+}
+
+export const STATUS_JSON = {
+  Version: '1.80.2-t62b8bf6a0-g3c35ee987',
+  TUN: true,
+  BackendState: 'Running',
+  AuthURL: '',
+  TailscaleIPs: ['100.101.102.103', 'fd7a:115c:a1e0::1'],
+  Self: {
+    ID: 'nSELF1CNTRL',
+    PublicKey: 'nodekey:aaaa',
+    HostName: 'gateway',
+    DNSName: 'gateway.tail1234.ts.net.',
+    OS: 'linux',
+    UserID: 1,
+    TailscaleIPs: ['100.101.102.103', 'fd7a:115c:a1e0::1'],
+    Tags: ['tag:server'],
+    Online: true,
+    LastSeen: '0001-01-01T00:00:00Z',
+    CapMap: { 'https://tailscale.com/cap/funnel': null, 'https://tailscale.com/cap/https': null },
+  },
+  Peer: {
+    'nodekey:bbbb': {
+      ID: 'nPHONE2CNTRL',
+      PublicKey: 'nodekey:bbbb',
+      HostName: 'Amélie’s iPhone',
+      DNSName: 'amelies-iphone.tail1234.ts.net.',
+      OS: 'iOS',
+      UserID: 2,
+      TailscaleIPs: ['100.90.1.2', 'fd7a:115c:a1e0::2'],
+      Online: false,
+      LastSeen: '2025-11-23T09:00:00Z',
+    },
+    'nodekey:cccc': {
+      ID: 'nNAS3CNTRL',
+      PublicKey: 'nodekey:cccc',
+      HostName: 'nas',
+      DNSName: 'nas.tail1234.ts.net.',
+      OS: 'linux',
+      UserID: 1,
+      TailscaleIPs: ['100.90.1.3'],
+      Tags: ['tag:storage'],
+      Online: true,
+      LastSeen: '2025-11-23T09:59:00Z',
+    },
+    'nodekey:dddd': { HostName: 'no-id' },
+  },
+  User: { '1': { ID: 1, LoginName: 'amelie@example.com', DisplayName: 'Amélie' } },
+  CurrentTailnet: { Name: 'example.com', MagicDNSSuffix: 'tail1234.ts.net', MagicDNSEnabled: true },
+  MagicDNSSuffix: 'tail1234.ts.net',
+};
