@@ -17,4 +17,21 @@ export {
   MAX_WINDOW_MINUTES,
   type StatsWindow,
 } from './stats/window.js';
-export { ApiError, invalidParameter, type ApiErrorCode, type ApiErrorBody } from './errors.js';
+export { ApiError, invalidParameter, invalidField, type ApiErrorCode, type ApiErrorBody } from './errors.js';
+export { RECORDS_STORE, TOKEN_STORE } from './tokens.js';
+export { RecordsController } from './records/records.controller.js';
+export { RecordsService, toResponse, type RecordResponse, type WriteContext, type PostResult, type RecordsInstruments } from './records/records.service.js';
+export { PgRecordsStore, type RecordRow, type RecordsStore, type RecordsTx, type AuditEntry } from './records/records.repository.js';
+export * from './records/validation.js';
+export { TokenService, actorOf, tokenFromHeaders, ADMIN_TOKEN_FILE, type Principal, type CreatedToken, type AuthHeaders } from './auth/token.service.js';
+export { PgTokenStore, type TokenRow, type TokenStore, type NewTokenRow } from './auth/token.repository.js';
+export { generateToken, hashToken, grants, isScope, looksLikeToken, SCOPES, TOKEN_PREFIX, type Scope, type NewToken } from './auth/token-crypto.js';
+export { RateLimiter } from './http/rate-limiter.js';
+export { installApiHooks, isApiPath, type ApiHttpSettings } from './http/hooks.js';
+export { LogsService, type LogEntry, DEFAULT_LOG_LIMIT, MAX_LOG_LIMIT } from './analytics/logs.service.js';
+export { LogsRepository, LOGS_SQL } from './analytics/logs.repository.js';
+export { AnalyticsService, type AuditResponse, type NodeResponse, type DeviceActivity } from './analytics/analytics.service.js';
+export { AnalyticsRepository, type AnalyticsSource } from './analytics/analytics.repository.js';
+export { ResolveService, RESOLVE_TYPES, type ResolveResponse, type AnswerSource } from './resolve/resolve.service.js';
+export { udpExchange, targetOf, type DnsExchange } from './resolve/dns-exchange.js';
+export { OPENAPI_FILE, openApiDocument } from './docs/docs.controller.js';

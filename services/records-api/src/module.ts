@@ -1,19 +1,64 @@
 import { Module } from '@nestjs/common';
 import type pg from 'pg';
+import { formatHostPort, parseHostPort } from '@ghostdns/config';
+import { counter } from '@ghostdns/observability';
 import { RUNTIME, type ServiceRuntime } from '@ghostdns/runtime';
+import { PgTokenStore, type TokenStore } from './auth/token.repository.js';
+import { TokenService } from './auth/token.service.js';
+import { ApiSetup } from './http/api-setup.js';
+import { RecordsController } from './records/records.controller.js';
+import { PgRecordsStore, type RecordsStore } from './records/records.repository.js';
+import { RecordsService, type RecordsInstruments } from './records/records.service.js';
+import { AnalyticsController } from './analytics/analytics.controller.js';
+import { AnalyticsRepository } from './analytics/analytics.repository.js';
+import { AnalyticsService } from './analytics/analytics.service.js';
+import { LogsRepository } from './analytics/logs.repository.js';
+import { LogsService } from './analytics/logs.service.js';
+import { DocsController } from './docs/docs.controller.js';
+import { targetOf, udpExchange } from './resolve/dns-exchange.js';
+import { ResolveController } from './resolve/resolve.controller.js';
+import { ResolveService } from './resolve/resolve.service.js';
 import { StatsController } from './stats/stats.controller.js';
 import { StatsRepository } from './stats/stats.repository.js';
 import { StatsService } from './stats/stats.service.js';
-import { RECORDS_API_DB_POOL } from './tokens.js';
+import { RECORDS_API_DB_POOL, RECORDS_STORE, TOKEN_STORE } from './tokens.js';
+
+function instruments(runtime: ServiceRuntime): RecordsInstruments {
+  const changes = counter(runtime.metrics, {
+    name: 'ghostdns_records_changes_total',
+    help: 'Record set changes published to records.changes.v1, by op and type.',
+    labelNames: ['op', 'type'] as const,
+  });
+  const failed = counter(runtime.metrics, {
+    name: 'ghostdns_records_publish_failures_total',
+    help: 'Record writes rolled back because their change event could not be published.',
+  });
+  return { change: (op, type) => changes.inc({ op, type }), publishFailed: () => failed.inc() };
+}
+
+/** How long GET /api/v1/resolve waits for resolver-edge. */
+export const RESOLVE_TIMEOUT_MS = 2_000;
+
+function resolveService(runtime: ServiceRuntime, store: RecordsStore): ResolveService {
+  const target = targetOf(parseHostPort(runtime.config.dns.listen));
+  return new ResolveService(
+    udpExchange(target, RESOLVE_TIMEOUT_MS),
+    (name) => store.list({ name, type: undefined, zone: undefined, limit: 100, offset: 0 }),
+    formatHostPort(target.host, target.port),
+    runtime.config.presence.suffix,
+  );
+}
 
 /**
- * The REST API GhostScale calls (today: GET /api/v1/stats). Expects RUNTIME
+ * The REST API GhostScale calls: GET /api/v1/stats, records CRUD
+ * (/api/v1/records), API tokens and the write audit trail; logs, audit,
+ * top-N, device activity, nodes, resolve and the OpenAPI document (/api/docs). Expects RUNTIME
  * (ServiceRuntime) from the host's global RuntimeModule. Needs the database:
  * without one the boot fails with the runtime's ConfigError naming
  * DATABASE_URL. The runtime's own `database` probe covers /readyz.
  */
 @Module({
-  controllers: [StatsController],
+  controllers: [StatsController, RecordsController, AnalyticsController, ResolveController, DocsController],
   providers: [
     {
       provide: RECORDS_API_DB_POOL,
@@ -22,6 +67,18 @@ import { RECORDS_API_DB_POOL } from './tokens.js';
     },
     { provide: StatsRepository, inject: [RECORDS_API_DB_POOL], useFactory: (pool: pg.Pool) => new StatsRepository(pool) },
     { provide: StatsService, inject: [StatsRepository], useFactory: (repo: StatsRepository) => new StatsService(repo) },
+    { provide: RECORDS_STORE, inject: [RECORDS_API_DB_POOL], useFactory: (pool: pg.Pool): RecordsStore => new PgRecordsStore(pool) },
+    { provide: TOKEN_STORE, inject: [RECORDS_API_DB_POOL], useFactory: (pool: pg.Pool): TokenStore => new PgTokenStore(pool) },
+    { provide: TokenService, inject: [TOKEN_STORE], useFactory: (store: TokenStore) => new TokenService(store) },
+    {
+      provide: RecordsService,
+      inject: [RECORDS_STORE, RUNTIME],
+      useFactory: (store: RecordsStore, runtime: ServiceRuntime) => new RecordsService(store, runtime.bus, instruments(runtime)),
+    },
+    { provide: LogsService, inject: [RECORDS_API_DB_POOL], useFactory: (pool: pg.Pool) => new LogsService(new LogsRepository(pool)) },
+    { provide: AnalyticsService, inject: [RECORDS_API_DB_POOL], useFactory: (pool: pg.Pool) => new AnalyticsService(new AnalyticsRepository(pool)) },
+    { provide: ResolveService, inject: [RUNTIME, RECORDS_STORE], useFactory: resolveService },
+    ApiSetup,
   ],
 })
 export class RecordsApiModule {}

@@ -1,2 +1,6 @@
 /** pg pool records-api reads through (runtime.requireDatabase().pool). */
 export const RECORDS_API_DB_POOL = Symbol.for('ghostdns.records-api.db-pool');
+/** RecordsStore (PgRecordsStore). */
+export const RECORDS_STORE = Symbol.for('ghostdns.records-api.records-store');
+/** TokenStore (PgTokenStore). */
+export const TOKEN_STORE = Symbol.for('ghostdns.records-api.token-store');

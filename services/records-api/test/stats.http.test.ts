@@ -12,9 +12,16 @@ class StubPool {
   row: Record<string, unknown> = { total: '10', tailscale: '4', cached: '3', blocked: '2', avg_latency_us: 2500 };
 
   async query(sql: string, params: unknown[]): Promise<{ rows: Record<string, unknown>[] }> {
+    // Boot work (the records snapshot) reads an empty dns_records.
+    if (sql !== QUERY_STATS_SQL) return { rows: [] };
     this.calls.push({ sql, params });
     if (this.failWith !== null) throw this.failWith;
     return { rows: [this.row] };
+  }
+
+  /** The first-start token check runs in a transaction: one token exists, nothing is created. */
+  async connect(): Promise<{ query(sql: string): Promise<{ rows: Record<string, unknown>[] }>; release(): void }> {
+    return { query: async () => ({ rows: [{ n: '1' }] }), release: () => undefined };
   }
 }
 

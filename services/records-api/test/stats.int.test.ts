@@ -1,4 +1,5 @@
 import { randomInt, randomUUID } from 'node:crypto';
+import { scratchDir } from '@ghostdns/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '@ghostdns/db';
 import { ENGINES, openTestDatabase } from './support/database.js';
@@ -38,6 +39,8 @@ describe.each(ENGINES)('GET /api/v1/stats on %s', (engine) => {
   let runtime: ReturnType<typeof testRuntime>;
   let server: TestServer;
   const ids: string[] = [];
+  // The first-start admin token (when the database has none) lands here, not in ~/.ghostdns.
+  const data = scratchDir();
   // A random hour in 2001-2010: no other test's rows live there.
   const start = new Date(Date.UTC(2001, 0, 1) + randomInt(0, 24 * 3650) * 3_600_000);
   const iso = (offsetSec: number): string => new Date(start.getTime() + offsetSec * 1000).toISOString();
@@ -55,7 +58,7 @@ describe.each(ENGINES)('GET /api/v1/stats on %s', (engine) => {
       ids.push(id);
       await db.pool.query(INSERT_SQL, [iso(offsetSec), id, '100.64.0.2', 'x.ts.net', true, 9_999_000, 'BLOCKED']);
     }
-    runtime = testRuntime(db);
+    runtime = testRuntime(db, { data: { dir: data.dir } });
     await runtime.bus.connect();
     server = await startRecordsApi(runtime);
   });
@@ -67,6 +70,7 @@ describe.each(ENGINES)('GET /api/v1/stats on %s', (engine) => {
       await db.pool.query('DELETE FROM dns_queries WHERE event_id = ANY($1::uuid[])', [ids]);
       await db.close();
     }
+    data.remove();
   });
 
   it('aggregates the window', async () => {
