@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import dnsPacket from 'dns-packet';
@@ -51,9 +50,4 @@ export async function getStats(httpBase: string): Promise<Stats> {
   const response = await fetch(`${httpBase}/api/v1/stats`);
   if (response.status !== 200) throw new Error(`stats answered ${response.status}: ${await response.text()}`);
   return (await response.json()) as Stats;
-}
-
-/** The PIDs of a process's direct children (tsx runs the program in a child node process). */
-export function childPids(pid: number): number[] {
-  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
 }

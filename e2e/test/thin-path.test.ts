@@ -1,9 +1,10 @@
+import { migrate, openDatabase } from '@ghostdns/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createScratchDatabase, freePort, freeUdpAndTcpPort, requireComponent, scratchDir, startDnsmasq, startKafkaMock,
   startTsx, waitFor, waitForHttp, type KafkaMock, type ManagedProcess,
 } from '@ghostdns/testkit';
-import { childPids, connectLive, getStats, queryUdp } from './support.js';
+import { connectLive, getStats, queryUdp } from './support.js';
 
 // The walking skeleton's journey: a real UDP query to resolver-edge, forwarded to a
 // real upstream (dnsmasq), one event on the bus, a row in dns_queries, counted by
@@ -19,8 +20,25 @@ interface Engine {
 
 const engines: Engine[] = [
   { name: 'postgres', databaseUrl: () => createScratchDatabase(requireComponent('postgres')) },
-  { name: 'timescaledb', databaseUrl: async () => ({ url: requireComponent('timescaledb'), drop: async () => {} }) },
+  { name: 'timescaledb', databaseUrl: migratedTimescale },
 ];
+
+/**
+ * The TimescaleDB stand-in is one PGlite session shared by every client, so PostgreSQL's
+ * advisory lock cannot keep five processes from migrating it at once (each "session" is the
+ * same session). Migrate it once first, as a deployment's migration job would.
+ */
+async function migratedTimescale(): Promise<{ url: string; drop(): Promise<void> }> {
+  const url = requireComponent('timescaledb');
+  const quiet = (): undefined => undefined;
+  const db = await openDatabase(url, { logger: { debug: quiet, info: quiet, warn: quiet, error: quiet }, poolSize: 1 });
+  try {
+    await migrate(db, { logger: { debug: quiet, info: quiet, warn: quiet, error: quiet } });
+  } finally {
+    await db.close();
+  }
+  return { url, drop: async () => {} };
+}
 
 let upstream: ManagedProcess;
 let upstreamPort: number;
@@ -173,7 +191,7 @@ describe('standalone with the embedded PostgreSQL: a second start finds everythi
       await waitForHttp(`${httpBase}/readyz`, [first], 180_000);
       await expectJourney(dnsPort, httpBase, `ws://127.0.0.1:${httpPort}`, 'second.path.test');
       // SIGHUP reloads; it must not stop the process (nor its embedded PostgreSQL).
-      for (const pid of childPids(first.child.pid ?? 0)) process.kill(pid, 'SIGHUP');
+      first.child.kill('SIGHUP');
       await expectJourney(dnsPort, httpBase, `ws://127.0.0.1:${httpPort}`, 'thin.path.test');
       const counted = (await getStats(httpBase)).queries_total;
       expect(counted).toBe(2);

@@ -22,3 +22,4 @@ export {
 export { createEventCodec, readSchemaId, WIRE_HEADER_SIZE, WIRE_MAGIC_BYTE, type EventCodec } from './codec.js';
 export { dnsClassName, dnsTypeName, rcodeName } from './dns-names.js';
 export * from './presence-snapshot.js';
+export * from './tailscale-devices.js';

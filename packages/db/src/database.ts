@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import pg from 'pg';
 import { DbError, describeError, redactUrl } from './errors.js';
 import type { DbLogger } from './logger.js';
@@ -84,12 +85,38 @@ export async function openDatabase(url: string, opts: OpenDatabaseOptions): Prom
       }
     },
     close(): Promise<void> {
-      closed ??= pool.end().catch((err: unknown) => {
+      closed ??= endPool(pool).catch((err: unknown) => {
         logger.warn('error while closing the database pool', { error: describeError(err) });
       });
       return closed;
     },
   };
+}
+
+/** Bound on waiting for the server to close the pool's connections after pool.end(). */
+const CONNECTIONS_END_TIMEOUT_MS = 2_000;
+
+/**
+ * pool.end() resolves once its clients are told to end, not once their
+ * connections are closed: a server stopped right after (the embedded
+ * PostgreSQL at shutdown) would still find them and end them with 57P01.
+ * So the close also waits for every removed client's 'end' (bounded).
+ */
+async function endPool(pool: pg.Pool): Promise<void> {
+  const ended: Promise<unknown>[] = [];
+  const onRemove = (client: pg.PoolClient): void => {
+    ended.push(once(client, 'end'));
+  };
+  pool.on('remove', onRemove);
+  try {
+    await pool.end();
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, CONNECTIONS_END_TIMEOUT_MS)));
+    await Promise.race([Promise.allSettled(ended), bound]);
+    clearTimeout(timer);
+  } finally {
+    pool.off('remove', onRemove);
+  }
 }
 
 async function detectEngine(pool: pg.Pool, logger: DbLogger): Promise<DbEngine> {

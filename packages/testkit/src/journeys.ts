@@ -14,7 +14,6 @@ import { freePort, waitFor } from './wait.js';
 // upstream (dnsmasq), a private Kafka mock, scratch databases and data folders.
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const tsxBin = path.join(repoRoot, 'node_modules/.bin/tsx');
 
 /** A port free for both UDP and TCP on 127.0.0.1 (DNS servers bind both). */
 export async function freeUdpAndTcpPort(): Promise<number> {
@@ -66,7 +65,9 @@ export function startProcess(name: string, command: string, args: readonly strin
 
 /** Runs a TypeScript entry point of this repository under tsx. */
 export function startTsx(name: string, entry: string, args: readonly string[], env: NodeJS.ProcessEnv): ManagedProcess {
-  return startProcess(name, tsxBin, [entry, ...args], env);
+  // node with tsx's loader, not the tsx CLI: the CLI runs the program in a child process, so a
+  // signal (SIGKILL above all) would reach the wrapper and leave the real process running.
+  return startProcess(name, process.execPath, ['--import', 'tsx', entry, ...args], env);
 }
 
 /**

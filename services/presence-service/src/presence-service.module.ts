@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import type { DynamicModule, Provider } from '@nestjs/common';
+import { encodeTailscaleDevices, TAILSCALE_DEVICES_KEY } from '@ghostdns/contracts';
 import { RUNTIME } from '@ghostdns/runtime';
 import type { Logger } from '@ghostdns/observability';
 import type { ServiceRuntime } from '@ghostdns/runtime';
@@ -14,6 +15,7 @@ import type { ObservationSink, PresenceSource } from './presence-source.js';
 import { PRESENCE_INSTRUMENTS, PRESENCE_SETTINGS, PresenceService } from './presence.service.js';
 import { tailscaleApiDevices, tailscaleStatusCommand } from './tailscale/readers.js';
 import type { TailscaleDeviceReader } from './tailscale/readers.js';
+import { tailscaleDeviceView, type TailscaleDevice } from './tailscale/devices.js';
 import { TailscaleSource } from './tailscale/source.js';
 import { PresenceTracker } from './tracker.js';
 import { wgQuickConfigDir, wgShowAllDump } from './wireguard/command.js';
@@ -55,6 +57,7 @@ export function tailscaleSources(
   logger: Pick<Logger, 'warn'>,
   mappings?: PeerMappingReader,
   reader?: TailscaleDeviceReader,
+  onDevices?: (devices: readonly TailscaleDevice[]) => void,
 ): PresenceSource[] {
   const tailscale = settings.tailscale;
   if (tailscale === null) return [];
@@ -67,9 +70,23 @@ export function tailscaleSources(
     new TailscaleSource({
       reader: devices,
       onSkipped: (count) => logger.warn({ count }, 'presence: Tailscale devices without a node id were skipped'),
+      ...(onDevices === undefined ? {} : { onDevices }),
       ...(mappings === undefined ? {} : { mappings }),
     }),
   ];
+}
+
+/**
+ * Keeps the tailnet's device list in the runtime store for records-api
+ * (GET /api/v1/tailscale/devices), expiring with the handshake threshold like
+ * the presence snapshot: a dead presence-service stops vouching for devices.
+ */
+export function tailscaleDeviceListWriter(runtime: Pick<ServiceRuntime, 'store' | 'logger'>, ttlMs: number): (devices: readonly TailscaleDevice[]) => void {
+  return (devices) => {
+    runtime.store
+      .set(TAILSCALE_DEVICES_KEY, encodeTailscaleDevices(devices.map(tailscaleDeviceView), new Date()), ttlMs)
+      .catch((err: unknown) => runtime.logger.warn({ err }, 'presence: Tailscale device list not stored'));
+  };
 }
 
 /** The hostname mappings of the runtime's database (standalone: always there; distributed: with database.url), else none. */
@@ -112,7 +129,10 @@ function providers(options: PresenceServiceModuleOptions): Provider[] {
         // Presence off needs no database.
         if (!presenceEnabled(settings)) return [];
         const mappings = runtimeMappings(runtime);
-        return [...wireGuardSources(settings, runtime.logger, wgShowAllDump(), mappings), ...tailscaleSources(settings, runtime.logger, mappings)];
+        return [
+          ...wireGuardSources(settings, runtime.logger, wgShowAllDump(), mappings),
+          ...tailscaleSources(settings, runtime.logger, mappings, undefined, tailscaleDeviceListWriter(runtime, settings.handshakeThresholdMs)),
+        ];
       },
     },
     {

@@ -217,3 +217,40 @@ describe('tailscaleSources', () => {
     expect(tailscaleSources(settings({ tailscaleSource: 'api', tailscaleApiKey: 'k' }), logger)).toHaveLength(1);
   });
 });
+
+describe('the device list records-api serves', () => {
+  it('maps each device to GhostScale\'s fields and stores the list for the handshake threshold', async () => {
+    const { tailscaleSources, tailscaleDeviceListWriter } = await import('../src/presence-service.module.js');
+    const { PresenceConfigValidator } = await import('../src/config-validator.js');
+    const { parseConfig } = await import('@ghostdns/config');
+    const { decodeTailscaleDevices, TAILSCALE_DEVICES_KEY } = await import('@ghostdns/contracts');
+    const settings = new PresenceConfigValidator().validate(parseConfig({ presence: { tailscaleSource: 'cli' } }).presence);
+    const store = createMemoryKeyValueStore({ maxEntries: 10 });
+    const stored: number[] = [];
+    const writer = tailscaleDeviceListWriter(
+      { store: { ...store, set: (key, value, ttlMs) => store.set(key, value, ttlMs).then(() => void stored.push(ttlMs)) }, logger: { warn: () => undefined } as never },
+      settings.handshakeThresholdMs,
+    );
+    const [source] = tailscaleSources(settings, { warn: () => undefined }, undefined, { read: async () => parseApiDevices({ devices: [apiDevice(0), apiDevice(1)] }) }, writer);
+    await source?.poll();
+    await waitForStored(() => stored.length === 1);
+    expect(stored).toEqual([settings.handshakeThresholdMs]);
+    const raw = await store.get(TAILSCALE_DEVICES_KEY);
+    expect(decodeTailscaleDevices(raw ?? Buffer.alloc(0))).toEqual([
+      {
+        node_id: 'nTEST0CNTRL', name: 'Host 0', fqdn: 'host-0.tail1234.ts.net', tailscale_ip: '100.64.0.1', ipv4: '100.64.0.1',
+        ipv6: 'fd7a:115c:a1e0::1', online: true, os: 'linux', last_seen: '2025-11-23T10:00:00.000Z', tags: [], funnel: null,
+      },
+      {
+        node_id: 'nTEST1CNTRL', name: 'Host 1', fqdn: 'host-1.tail1234.ts.net', tailscale_ip: '100.64.0.2', ipv4: '100.64.0.2',
+        ipv6: 'fd7a:115c:a1e0::2', online: false, os: 'linux', last_seen: '2025-11-23T10:00:00.000Z', tags: [], funnel: null,
+      },
+    ]);
+    await store.close();
+  });
+});
+
+async function waitForStored(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !done(); i++) await Promise.resolve();
+  if (!done()) throw new Error('the device list was not stored');
+}

@@ -15,7 +15,8 @@ export type ApiErrorCode =
   | 'GHOSTDNS_API_ANALYTICS_UNAVAILABLE'
   | 'GHOSTDNS_API_RESOLVER_UNAVAILABLE'
   | 'GHOSTDNS_API_NAME_NOT_FOUND'
-  | 'GHOSTDNS_API_RESOLVE_FAILED';
+  | 'GHOSTDNS_API_RESOLVE_FAILED'
+  | 'GHOSTDNS_API_DEVICES_UNAVAILABLE';
 
 /**
  * An error meant for the HTTP client: its code and message are safe to show; its cause is not.

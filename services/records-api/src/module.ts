@@ -7,6 +7,8 @@ import { PgTokenStore, type TokenStore } from './auth/token.repository.js';
 import { TokenService } from './auth/token.service.js';
 import { ApiSetup } from './http/api-setup.js';
 import { RecordsController } from './records/records.controller.js';
+import { TailscaleDevicesController } from './tailscale/tailscale-devices.controller.js';
+import { TailscaleDevicesService } from './tailscale/tailscale-devices.service.js';
 import { PgRecordsStore, type RecordsStore } from './records/records.repository.js';
 import { RecordsService, type RecordsInstruments } from './records/records.service.js';
 import { AnalyticsController } from './analytics/analytics.controller.js';
@@ -58,7 +60,7 @@ function resolveService(runtime: ServiceRuntime, store: RecordsStore): ResolveSe
  * DATABASE_URL. The runtime's own `database` probe covers /readyz.
  */
 @Module({
-  controllers: [StatsController, RecordsController, AnalyticsController, ResolveController, DocsController],
+  controllers: [StatsController, RecordsController, AnalyticsController, ResolveController, DocsController, TailscaleDevicesController],
   providers: [
     {
       provide: RECORDS_API_DB_POOL,
@@ -78,6 +80,7 @@ function resolveService(runtime: ServiceRuntime, store: RecordsStore): ResolveSe
     { provide: LogsService, inject: [RECORDS_API_DB_POOL], useFactory: (pool: pg.Pool) => new LogsService(new LogsRepository(pool)) },
     { provide: AnalyticsService, inject: [RECORDS_API_DB_POOL], useFactory: (pool: pg.Pool) => new AnalyticsService(new AnalyticsRepository(pool)) },
     { provide: ResolveService, inject: [RUNTIME, RECORDS_STORE], useFactory: resolveService },
+    { provide: TailscaleDevicesService, inject: [RUNTIME], useFactory: (runtime: ServiceRuntime) => new TailscaleDevicesService(runtime.store) },
     ApiSetup,
   ],
 })

@@ -7,6 +7,9 @@
 //     CapMap / Capabilities }.
 // Fields are checked, never trusted: a device without an id is skipped and reported.
 
+import { isIP } from 'node:net';
+import type { TailscaleDeviceView } from '@ghostdns/contracts';
+
 /** The Tailscale node attribute that lets a node expose services through Funnel. */
 export const FUNNEL_CAPABILITY = 'https://tailscale.com/cap/funnel';
 
@@ -32,6 +35,25 @@ export interface ParsedDevices {
   readonly devices: readonly TailscaleDevice[];
   /** How many entries were skipped as malformed. */
   readonly skipped: number;
+}
+
+/** The device as records-api serves it (GhostScale's field names; see contracts' TailscaleDeviceView). */
+export function tailscaleDeviceView(device: TailscaleDevice): TailscaleDeviceView {
+  const ipv4 = device.addresses.find((a) => isIP(a) === 4) ?? null;
+  const ipv6 = device.addresses.find((a) => isIP(a) === 6) ?? null;
+  return {
+    node_id: device.nodeId,
+    name: device.hostName,
+    fqdn: device.fqdn,
+    tailscale_ip: ipv4 ?? device.addresses[0] ?? null,
+    ipv4,
+    ipv6,
+    online: device.online,
+    os: device.os,
+    last_seen: device.lastSeenUs === null ? null : new Date(device.lastSeenUs / 1000).toISOString(),
+    tags: [...device.tags],
+    funnel: device.funnel,
+  };
 }
 
 type Json = Record<string, unknown>;

@@ -11,6 +11,8 @@ export interface TailscaleSourceOptions {
   /** Hostname mappings (the database); without them a device is named by its MagicDNS short name. */
   readonly mappings?: PeerMappingReader;
   readonly onSkipped?: (count: number) => void;
+  /** Every successful read's devices (records-api serves them as GET /api/v1/tailscale/devices). */
+  readonly onDevices?: (devices: readonly TailscaleDevice[]) => void;
   readonly now?: () => number;
 }
 
@@ -50,6 +52,7 @@ export class TailscaleSource implements PresenceSource {
       throw err;
     }
     if (parsed.skipped > 0) this.options.onSkipped?.(parsed.skipped);
+    this.options.onDevices?.(parsed.devices);
     const observedAtUs = this.now() * 1000;
     const mappings = (await this.options.mappings?.read(this.id)) ?? new Map<string, never>();
     const candidates = parsed.devices.map((device) => {
