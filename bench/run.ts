@@ -9,6 +9,8 @@ import { fuzzBenchmark } from './src/fuzz.js';
 import { policyBenchmark } from './src/policy.js';
 import { dnstapTapBenchmark } from './src/dnstap-tap.js';
 import { querylogTapBenchmark } from './src/querylog-tap.js';
+import { ingestBenchmark } from './src/ingest.js';
+import { aggregateQueryBenchmark } from './src/aggregate-query.js';
 import { printTable, type BenchmarkResult } from './src/report.js';
 
 function version(command: string, args: string[]): string {
@@ -19,7 +21,11 @@ function version(command: string, args: string[]): string {
   }
 }
 
-const benchmarks = [thinPathBenchmark, resolverBenchmark, policyBenchmark, fuzzBenchmark, dnstapTapBenchmark, querylogTapBenchmark];
+const benchmarks = [
+  thinPathBenchmark, resolverBenchmark, policyBenchmark, fuzzBenchmark, dnstapTapBenchmark, querylogTapBenchmark, ingestBenchmark,
+  // Last: it re-migrates the TimescaleDB stand-in (one shared database) before filling it.
+  aggregateQueryBenchmark,
+];
 
 const harness = await startHarness();
 let failed = false;
