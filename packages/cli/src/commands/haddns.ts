@@ -6,6 +6,7 @@ import type {
   PeerMappingReader, PeerMappingStore, PeerObservation, PresencePlan, PresenceSettings, WgDumpReader,
 } from '@ghostdns/presence-service';
 import { ExitCode, type Command, type CommandContext } from '../types.js';
+import { openCommandDatabase } from './database.js';
 import { loadConfigOrReport, stringOption } from './shared.js';
 
 // The seed's HADDNS management commands (haddns_setup, haddns_update --dry-run --verbose,
@@ -24,35 +25,9 @@ interface OpenedMappings {
 
 /** The mappings table of database.url, or of the embedded PostgreSQL in data.dir (standalone's), migrated first when asked. */
 async function openMappings(config: GhostConfig, migrateFirst: boolean): Promise<OpenedMappings> {
-  const [{ migrate, openDatabase, startEmbeddedPostgres }, { databasePeerMappings }] = await Promise.all([
-    import('@ghostdns/db'),
-    import('@ghostdns/presence-service'),
-  ]);
+  const { databasePeerMappings } = await import('@ghostdns/presence-service');
   const logger = createLogger({ level: 'warn', name: 'ghostdns-haddns' });
-  const quiet = (): undefined => undefined;
-  const dbLogger = {
-    info: quiet,
-    debug: quiet,
-    warn: (message: string, fields?: Record<string, unknown>) => logger.warn(fields ?? {}, message),
-    error: (message: string, fields?: Record<string, unknown>) => logger.error(fields ?? {}, message),
-  };
-  let url = config.database.url;
-  let embedded: Awaited<ReturnType<typeof startEmbeddedPostgres>> | null = null;
-  if (url === undefined) {
-    embedded = await startEmbeddedPostgres({ dataDir: config.data.dir, logger: dbLogger });
-    url = embedded.url;
-  }
-  const db = await openDatabase(url, { logger: dbLogger, poolSize: 2 });
-  const close = async (): Promise<void> => {
-    await db.close();
-    await embedded?.stop();
-  };
-  try {
-    if (migrateFirst) await migrate(db, { logger: dbLogger });
-  } catch (err) {
-    await close();
-    throw err;
-  }
+  const { db, close } = await openCommandDatabase(config, { poolSize: 2, migrate: migrateFirst, logger });
   return { mappings: databasePeerMappings(db), close };
 }
 

@@ -3,6 +3,7 @@ import type { GhostConfig } from '@ghostdns/config';
 import type { QueryEvent } from '@ghostdns/contracts';
 import { createLogger, type Logger } from '@ghostdns/observability';
 import { ExitCode, type CliIo, type Command, type CommandContext } from '../types.js';
+import { openCommandDatabase } from './database.js';
 import { importSources, type ImportSkip, type ImportSource } from './import-sources.js';
 import { loadConfigOrReport } from './shared.js';
 
@@ -38,39 +39,19 @@ async function openDestination(config: GhostConfig, logger: Logger): Promise<Imp
     };
   }
 
-  const [{ migrate, openDatabase, startEmbeddedPostgres, redactUrl }, { QueryEventMapper, QueryEventWriter }] = await Promise.all([
-    import('@ghostdns/db'),
-    import('@ghostdns/ingest-worker'),
-  ]);
-  // Migrations and pool chatter would garble the progress bar: only trouble is shown.
-  const quiet = (): undefined => undefined;
-  const dbLogger = {
-    info: quiet,
-    debug: quiet,
-    warn: (message: string, fields?: Record<string, unknown>) => logger.warn(fields ?? {}, message),
-    error: (message: string, fields?: Record<string, unknown>) => logger.error(fields ?? {}, message),
-  };
-  let url = config.database.url;
-  let embedded: Awaited<ReturnType<typeof startEmbeddedPostgres>> | null = null;
-  if (url === undefined) {
-    embedded = await startEmbeddedPostgres({ dataDir: config.data.dir, logger: dbLogger });
-    url = embedded.url;
-  }
-  const db = await openDatabase(url, { logger: dbLogger, poolSize: WRITES_IN_FLIGHT + 1 });
-  await migrate(db, { logger: dbLogger });
+  const { QueryEventMapper, QueryEventWriter } = await import('@ghostdns/ingest-worker');
+  // Migrations and pool chatter would garble the progress bar: only trouble is shown (no info).
+  const { db, description, close } = await openCommandDatabase(config, { poolSize: WRITES_IN_FLIGHT + 1, migrate: true, logger });
   const mapper = new QueryEventMapper();
   const writer = new QueryEventWriter(db.pool);
   return {
-    description: embedded === null ? `dns_queries at ${redactUrl(url)}` : `dns_queries in the embedded PostgreSQL under ${config.data.dir}`,
+    description: `dns_queries at ${description}`,
     async write(events) {
       // ingest-worker's mapper refuses what the table cannot hold, exactly as it would from the bus.
       const { rows, rejected } = mapper.mapBatch(events);
       return { stored: await writer.write(rows), refused: rejected.map((r) => r.reason) };
     },
-    async close() {
-      await db.close();
-      await embedded?.stop();
-    },
+    close,
   };
 }
 

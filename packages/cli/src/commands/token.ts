@@ -1,6 +1,7 @@
 import type { GhostConfig } from '@ghostdns/config';
 import type { Scope, TokenRow, TokenStore } from '@ghostdns/records-api';
 import { ExitCode, type Command, type CommandContext } from '../types.js';
+import { openCommandDatabase } from './database.js';
 import { loadConfigOrReport, stringOption } from './shared.js';
 
 // `ghostdns token create|list|revoke`: API tokens of records-api, straight in
@@ -12,29 +13,10 @@ export interface TokenDependencies {
   readonly openStore?: (config: GhostConfig) => Promise<{ store: TokenStore; close(): Promise<void> }>;
 }
 
-const quiet = (): undefined => undefined;
-const dbLogger = { info: quiet, debug: quiet, warn: quiet, error: quiet };
-
 async function openPgStore(config: GhostConfig): Promise<{ store: TokenStore; close(): Promise<void> }> {
-  const [{ migrate, openDatabase, startEmbeddedPostgres }, { PgTokenStore }] = await Promise.all([import('@ghostdns/db'), import('@ghostdns/records-api')]);
-  let url = config.database.url;
-  const embedded = url === undefined ? await startEmbeddedPostgres({ dataDir: config.data.dir, logger: dbLogger }) : null;
-  url ??= embedded?.url ?? '';
-  const db = await openDatabase(url, { logger: dbLogger, poolSize: 2 });
-  try {
-    await migrate(db, { logger: dbLogger });
-  } catch (error) {
-    await db.close();
-    await embedded?.stop();
-    throw error;
-  }
-  return {
-    store: new PgTokenStore(db.pool),
-    async close() {
-      await db.close();
-      await embedded?.stop();
-    },
-  };
+  const { PgTokenStore } = await import('@ghostdns/records-api');
+  const { db, close } = await openCommandDatabase(config, { poolSize: 2, migrate: true, logger: null });
+  return { store: new PgTokenStore(db.pool), close };
 }
 
 /** Parses `--scope read,write`; null (with a message) when a scope is unknown. */
