@@ -1,3 +1,4 @@
+import { migrate, openDatabase } from '@ghostdns/db';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,6 +15,22 @@ import type { Benchmark, BenchmarkResult } from './report.js';
 // clock stops when the last row is queryable.
 
 const NAMES = 1000;
+/**
+ * The TimescaleDB stand-in is one PGlite session shared by every client: PostgreSQL's advisory
+ * lock cannot stop two processes migrating it at once there. Migrate it before they start.
+ */
+async function migratedOnce(url: string): Promise<string> {
+  const quiet = (): undefined => undefined;
+  const logger = { debug: quiet, info: quiet, warn: quiet, error: quiet };
+  const db = await openDatabase(url, { logger, poolSize: 1 });
+  try {
+    await migrate(db, { logger });
+  } finally {
+    await db.close();
+  }
+  return url;
+}
+
 const DURATION_S = Number(process.env.BENCH_THIN_PATH_SECONDS ?? 8);
 /**
  * dnsperf's rate cap (-Q). librdkafka's mock broker keeps at most 100,000 messages per
@@ -31,7 +48,7 @@ async function runOnce(engine: 'postgres' | 'timescaledb', env: Record<string, s
 
   const db = engine === 'postgres'
     ? await createScratchDatabase(env.TEST_POSTGRES_URL ?? '')
-    : { url: env.TEST_TIMESCALE_URL ?? '', drop: async () => {} };
+    : { url: await migratedOnce(env.TEST_TIMESCALE_URL ?? ''), drop: async () => {} };
   const kafka = await startKafkaMock();
   const upstreamPort = await freeUdpAndTcpPort();
   const dnsPort = await freeUdpAndTcpPort();
