@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { migrate, openDatabase, refreshRollups, type Database, type DbLogger } from '@ghostdns/db';
 import { createScratchDatabase, requireComponent } from '@ghostdns/testkit';
@@ -35,20 +36,7 @@ const TOP_DOMAINS_FROM_RAW = `SELECT domain, count(*)::bigint AS hits FROM dns_q
 WHERE queried_at >= $1 GROUP BY domain ORDER BY hits DESC, domain LIMIT 50`;
 // The seed's (shared/seeds/dns-analytics-bind9-foundation.md) "combined top domains" SQL,
 // verbatim; its second network (dns2_daily_stats, a postgres_fdw table there) is an empty table here.
-const SEED_COMBINED_TOP_DOMAINS = `SELECT apex_domain,
-    SUM(hit_count) AS total_queries,
-    SUM(unique_clients) AS total_clients,
-    'combined' AS source
-FROM (
-    SELECT apex_domain, hit_count, unique_clients FROM dns_daily_stats
-    WHERE stat_date >= CURRENT_DATE - INTERVAL '7 days'
-    UNION ALL
-    SELECT apex_domain, hit_count, unique_clients FROM dns2_daily_stats
-    WHERE stat_date >= CURRENT_DATE - INTERVAL '7 days'
-) combined
-GROUP BY apex_domain
-ORDER BY total_queries DESC
-LIMIT 50;`;
+const SEED_COMBINED_TOP_DOMAINS = readFileSync(new URL('../../packages/db/test/fixtures/seed-combined-top-domains.sql', import.meta.url), 'utf8');
 
 /**
  * Rows $2..$3 of a week starting at $1, $4 microseconds apart, in time order (as ingestion

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -16,20 +17,7 @@ import { INSERT_SQL, captureLogger, freshPostgresDatabase, openCleanTimescale, r
 const SEED_NODES_INSERT = `INSERT INTO dns_nodes VALUES
 (DEFAULT, 'home-dns1', '192.168.238.128', 'Home Lab LAN1', '192.168.238.0/24', TRUE, now()),
 (DEFAULT, 'home-dns2', '10.10.10.250',    'Home Lab LAN2', '10.10.10.0/24',    TRUE, now());`;
-const SEED_COMBINED_TOP_DOMAINS = `SELECT apex_domain,
-    SUM(hit_count) AS total_queries,
-    SUM(unique_clients) AS total_clients,
-    'combined' AS source
-FROM (
-    SELECT apex_domain, hit_count, unique_clients FROM dns_daily_stats
-    WHERE stat_date >= CURRENT_DATE - INTERVAL '7 days'
-    UNION ALL
-    SELECT apex_domain, hit_count, unique_clients FROM dns2_daily_stats
-    WHERE stat_date >= CURRENT_DATE - INTERVAL '7 days'
-) combined
-GROUP BY apex_domain
-ORDER BY total_queries DESC
-LIMIT 50;`;
+const SEED_COMBINED_TOP_DOMAINS = readFileSync(new URL('./fixtures/seed-combined-top-domains.sql', import.meta.url), 'utf8');
 
 /** Two clients, two nodes, one NXDOMAIN, spread over two hours of today. */
 async function insertSample(db: Database): Promise<void> {
