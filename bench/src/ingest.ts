@@ -71,6 +71,7 @@ function queryEvent(index: number, total: number, endUs: number): QueryEvent {
     upstream: hit ? null : '9.9.9.9:53',
     upstream_latency_us: hit ? null : latencyUs - 100,
     policy_action: Math.random() < 0.03 ? 'BLOCKED' : 'PASS',
+    device: null,
     query_wire: null,
     response_wire: null,
   };

@@ -41,6 +41,7 @@ export function makeQueryEvent(overrides: Partial<QueryEvent> = {}): QueryEvent 
     upstream: '198.51.100.1:53',
     upstream_latency_us: 1234,
     policy_action: 'PASS',
+    device: null,
     query_wire: Buffer.from([0x12, 0x34, 0x01, 0x00, 0x00, 0x01]),
     response_wire: Buffer.from([0x12, 0x34, 0x81, 0x80, 0x00, 0x01, 0xff]),
     ...overrides,

@@ -45,12 +45,20 @@ export interface QueryEvent {
   upstream: string | null;        // host:port of the upstream that answered
   upstream_latency_us: number | null;
   policy_action: PolicyAction;
+  device: DeviceIdentity | null;  // the VPN device behind client_ip (identity behind NAT)
   query_wire: Buffer | null;
   response_wire: Buffer | null;
 }
 
 export type PresenceEventType = 'DEVICE_ONLINE' | 'DEVICE_OFFLINE';
 export type PresenceSource = 'WIREGUARD' | 'TAILSCALE';
+
+/** The VPN device a tunnel address belongs to, as presence-service last published it. */
+export interface DeviceIdentity {
+  source: PresenceSource;
+  device_id: string;              // WireGuard public key or Tailscale nodeId
+  name: string;                   // the published name (a DNS label); "" when it has none
+}
 
 /** A device presence transition: topic presence.events.v1, key = device_id. */
 export interface PresenceEvent {
@@ -64,6 +72,7 @@ export interface PresenceEvent {
   last_handshake_us: number | null;
   observed_at_us: number;
   node_id: string;
+  domain: string | null;          // custom domain replacing the presence suffix; null = the suffix
 }
 
 export type RecordChangeOp = 'UPSERT' | 'DELETE';

@@ -6,7 +6,7 @@ import { ContractError, type ContractErrorCode } from '../src/errors.js';
 import { checkEvolution } from '../src/evolution.js';
 import type { QueryEvent } from '../src/events.js';
 import type { SchemaIdResolver } from '../src/schema-id-resolver.js';
-import { loadSchema, loadSchemaJson, type AvroSchemaJson } from '../src/schemas.js';
+import { currentSchemaVersion, loadSchema, loadSchemaJson, schemaHistory, type AvroSchemaJson } from '../src/schemas.js';
 import { Topics, topicNames, topicValueSchema, type TopicName } from '../src/topics.js';
 import { deadLetter, presenceEvent, queryEvent, samples } from './sample-events.js';
 
@@ -61,8 +61,8 @@ describe('built-in schema ids', () => {
       await Promise.all(topicNames.map(async (topic): Promise<[TopicName, number]> => [topic, await table.idFor(topic)])),
     );
     expect(ids).toEqual({
-      'dns.queries.v1': 2_000_001_001,
-      'presence.events.v1': 2_000_002_001,
+      'dns.queries.v1': 2_000_001_002,
+      'presence.events.v1': 2_000_002_002,
       'records.changes.v1': 2_000_003_001,
       'security.events.v1': 2_000_004_001,
       'dns.queries.dlq.v1': 2_000_005_001,
@@ -71,7 +71,8 @@ describe('built-in schema ids', () => {
 
   it('resolve to their schema; other ids to nothing', async () => {
     const table = new BuiltinSchemaTable();
-    expect((await table.schemaFor(builtinSchemaId('QueryEvent', 1)))?.equals(loadSchema('QueryEvent'))).toBe(true);
+    expect((await table.schemaFor(builtinSchemaId('QueryEvent', 2)))?.equals(loadSchema('QueryEvent'))).toBe(true);
+    expect((await table.schemaFor(builtinSchemaId('QueryEvent', 1)))?.equals(schemaHistory('QueryEvent')[0]?.type)).toBe(true);
     expect(await table.schemaFor(1)).toBeUndefined();
   });
 });
@@ -87,14 +88,14 @@ describe('event codec', () => {
   it.each(topicNames)('round-trips every sample of %s', (topic) => {
     for (const sample of samples[topicValueSchema[topic]]) {
       const message = codec.encode(topic, sample);
-      expect(readSchemaId(message)).toBe(builtinSchemaId(topicValueSchema[topic], 1));
+      expect(readSchemaId(message)).toBe(builtinSchemaId(topicValueSchema[topic], currentSchemaVersion(topicValueSchema[topic])));
       expect(codec.decode(topic, message)).toEqual(sample);
     }
   });
 
   it('writes magic byte 0, the big-endian schema id, then the plain Avro body', () => {
     const message = codec.encode(Topics.queries, queryEvent);
-    expect(message.subarray(0, WIRE_HEADER_SIZE)).toEqual(Buffer.from([0, 0x77, 0x35, 0x97, 0xe9]));
+    expect(message.subarray(0, WIRE_HEADER_SIZE)).toEqual(Buffer.from([0, 0x77, 0x35, 0x97, 0xea]));
     expect(message.subarray(WIRE_HEADER_SIZE)).toEqual(loadSchema('QueryEvent').toBuffer(queryEvent));
   });
 
@@ -146,7 +147,7 @@ describe('event codec', () => {
     {
       case: 'a corrupt body',
       // A string length of -1 where event_id starts.
-      message: () => wireMessage(builtinSchemaId('QueryEvent', 1), Buffer.from([0x01, 0x41, 0x42])),
+      message: () => wireMessage(builtinSchemaId('QueryEvent', currentSchemaVersion('QueryEvent')), Buffer.from([0x01, 0x41, 0x42])),
       code: 'GHOSTDNS_CONTRACT_AVRO_DECODE',
     },
     { case: 'trailing garbage', message: () => Buffer.concat([valid(), Buffer.from([0xde, 0xad])]), code: 'GHOSTDNS_CONTRACT_AVRO_DECODE' },

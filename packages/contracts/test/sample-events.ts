@@ -49,6 +49,7 @@ export const queryEvent: QueryEvent = {
   upstream: '9.9.9.9:853',
   upstream_latency_us: 18_250,
   policy_action: 'ALLOWLISTED',
+  device: { source: 'TAILSCALE', device_id: 'nodekey:3f2a9c', name: 'laptop-ana' },
   query_wire: Buffer.from('abcd01000001000000000000', 'hex'),
   response_wire: Buffer.from('abcd81830001000000000000', 'hex'),
 };
@@ -59,6 +60,7 @@ export const queryEventWithNulls: QueryEvent = {
   rcode: null,
   upstream: null,
   upstream_latency_us: null,
+  device: null,
   query_wire: null,
   response_wire: null,
 };
@@ -74,6 +76,7 @@ export const presenceEvent: PresenceEvent = {
   last_handshake_us: 1_732_353_990_000_001,
   observed_at_us: 1_732_354_000_000_002,
   node_id: 'presence-1',
+  domain: 'home.example',
 };
 
 export const presenceEventWithNulls: PresenceEvent = {
@@ -81,6 +84,7 @@ export const presenceEventWithNulls: PresenceEvent = {
   interface: null,
   addresses: [],
   last_handshake_us: null,
+  domain: null,
 };
 
 export const recordChangeEvent: RecordChangeEvent = {

@@ -42,6 +42,9 @@ const EXPECTED_COLUMNS: Array<[string, string, 'YES' | 'NO']> = [
   ['policy_action', 'text', 'NO'],
   ['query_wire', 'bytea', 'YES'],
   ['response_wire', 'bytea', 'YES'],
+  ['device_source', 'text', 'YES'],
+  ['device_id', 'text', 'YES'],
+  ['device_name', 'text', 'YES'],
 ];
 
 /** [version, name, engine] of every migration this package ships, in order (the files are the truth). */
@@ -96,7 +99,7 @@ describe('migrate on plain PostgreSQL (TEST_POSTGRES_URL)', () => {
     const cols = await dnsQueriesColumns(db);
     expect(cols.map((c) => [c.column_name, c.data_type, c.is_nullable])).toEqual(EXPECTED_COLUMNS);
     expect(await indexNames(db)).toEqual(
-      expect.arrayContaining(['dns_queries_client_time_idx', 'dns_queries_domain_time_idx', 'dns_queries_event_uidx']),
+      expect.arrayContaining(['dns_queries_client_time_idx', 'dns_queries_device_time_idx', 'dns_queries_domain_time_idx', 'dns_queries_event_uidx']),
     );
   });
 
@@ -184,7 +187,7 @@ describe('migrate on TimescaleDB (TEST_TIMESCALE_URL)', () => {
 
   it('creates the same indexes', async () => {
     expect(await indexNames(db)).toEqual(
-      expect.arrayContaining(['dns_queries_client_time_idx', 'dns_queries_domain_time_idx', 'dns_queries_event_uidx']),
+      expect.arrayContaining(['dns_queries_client_time_idx', 'dns_queries_device_time_idx', 'dns_queries_domain_time_idx', 'dns_queries_event_uidx']),
     );
   });
 
@@ -214,7 +217,7 @@ describe('both engines', () => {
       await migrate(tsDb, { logger });
       const a: ColumnInfo[] = await dnsQueriesColumns(pgDb);
       const b: ColumnInfo[] = await dnsQueriesColumns(tsDb);
-      expect(a.length).toBe(26);
+      expect(a.length).toBe(EXPECTED_COLUMNS.length);
       expect(b).toEqual(a);
     } finally {
       await pgDb.close();

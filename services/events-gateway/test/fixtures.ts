@@ -23,6 +23,7 @@ export function queryEvent(overrides: Partial<QueryEvent> = {}): QueryEvent {
     upstream: '9.9.9.9:53',
     upstream_latency_us: 2000,
     policy_action: 'PASS',
+    device: null,
     query_wire: null,
     response_wire: null,
     ...overrides,
@@ -41,6 +42,7 @@ export function presenceEvent(overrides: Partial<PresenceEvent> = {}): PresenceE
     last_handshake_us: 1_700_000_000_000_000,
     observed_at_us: 1_700_000_001_000_000,
     node_id: 'presence-1',
+    domain: null,
     ...overrides,
   };
 }

@@ -28,6 +28,7 @@ export function queryEvent(overrides: Partial<QueryEvent> = {}): QueryEvent {
     upstream: '9.9.9.9:53',
     upstream_latency_us: 900,
     policy_action: 'PASS',
+    device: null,
     query_wire: Buffer.from([0x12, 0x34, 0x01, 0x00]),
     response_wire: Buffer.from([0x12, 0x34, 0x81, 0x80, 0x00]),
     ...overrides,

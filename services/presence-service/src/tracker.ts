@@ -170,6 +170,7 @@ export class PresenceTracker implements ObservationSink {
       last_handshake_us: peer.lastHandshakeUs,
       observed_at_us: observedAtUs,
       node_id: this.options.nodeId,
+      domain: null,
     };
   }
 

@@ -16,7 +16,7 @@ function fakeEvent(n: number): QueryEvent {
     qname: `q${n}.test`, qtype: 1, qclass: 1, rcode: 0,
     flags: { qr: true, aa: false, tc: false, rd: true, ra: true, ad: false, cd: false },
     answer_count: 0, response_size: 12, cache_status: 'MISS', upstream: null, upstream_latency_us: null,
-    policy_action: 'PASS', query_wire: null, response_wire: null,
+    policy_action: 'PASS', device: null, query_wire: null, response_wire: null,
   };
 }
 
@@ -48,7 +48,7 @@ describe('QueryEventProducer', () => {
       client_ip: '::1', client_port: 5555, transport: 'TCP', qname: 'www.example.test', qtype: 1, qclass: 1,
       rcode: 0, flags: { qr: true, aa: false, tc: false, rd: true, ra: true, ad: false, cd: false },
       answer_count: 1, response_size: response.length, cache_status: 'MISS', upstream: '127.0.0.1:53',
-      upstream_latency_us: 420, policy_action: 'PASS', query_wire: null, response_wire: null,
+      upstream_latency_us: 420, policy_action: 'PASS', device: null, query_wire: null, response_wire: null,
     });
   });
 

@@ -28,7 +28,7 @@ function event(n: number, extra: Partial<QueryEvent> = {}): QueryEvent {
     message_type: 'CLIENT_RESPONSE', query_time_us: 1_700_000_000_000_000 + n, response_time_us: 1_700_000_000_000_100 + n,
     client_ip: '127.0.0.1', client_port: 40000, transport: 'UDP', qname: `q${n}.test`, qtype: 1, qclass: 1, rcode: 0,
     flags: { qr: true, aa: false, tc: false, rd: true, ra: true, ad: false, cd: false }, answer_count: 1, response_size: 60,
-    cache_status: 'MISS', upstream: '127.0.0.1:53', upstream_latency_us: 300, policy_action: 'PASS', query_wire: null, response_wire: null,
+    cache_status: 'MISS', upstream: '127.0.0.1:53', upstream_latency_us: 300, policy_action: 'PASS', device: null, query_wire: null, response_wire: null,
     ...extra,
   };
 }

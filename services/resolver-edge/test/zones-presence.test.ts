@@ -31,7 +31,7 @@ class SnapshotStore implements PresenceSnapshotReader {
 let seq = 0;
 const event = (type: PresenceEvent['type'], device: string, name: string, extra: Partial<PresenceEvent> = {}): PresenceEvent => ({
   event_id: `p${++seq}`, type, source: 'WIREGUARD', device_id: device, name, interface: 'wg0', addresses: ['10.8.0.2/32', 'fd00::2/128'],
-  last_handshake_us: null, observed_at_us: T0, node_id: 'node-a', ...extra,
+  last_handshake_us: null, observed_at_us: T0, node_id: 'node-a', domain: null, ...extra,
 });
 const device = (deviceId: string, name: string): PresenceSnapshot['online'][number] => ({
   source: 'WIREGUARD', deviceId, name, interface: 'wg0', addresses: ['10.8.0.2'], lastHandshakeUs: T0,

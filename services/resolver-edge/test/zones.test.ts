@@ -368,7 +368,7 @@ describe('dynamic records and presence names through the bus', () => {
     event_id: `e${++seq}`, op, record_id: `r-${name}-${type}`, name, type, ttl, values, changed_at_us: Date.now() * 1000, actor: 'test',
   });
   const presence = (type: 'DEVICE_ONLINE' | 'DEVICE_OFFLINE', device: string, name: string, addresses: string[]): PresenceEvent => ({
-    event_id: `p${++seq}`, type, source: 'WIREGUARD', device_id: device, name, interface: 'wg0', addresses, last_handshake_us: null, observed_at_us: Date.now() * 1000, node_id: 'n1',
+    event_id: `p${++seq}`, type, source: 'WIREGUARD', device_id: device, name, interface: 'wg0', addresses, last_handshake_us: null, observed_at_us: Date.now() * 1000, node_id: 'n1', domain: null,
   });
   const answer = async (name: string, type: dnsPacket.RecordType = 'A'): Promise<Resolution> => s.resolver.resolve(request(name, type));
 

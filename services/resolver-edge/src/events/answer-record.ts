@@ -123,6 +123,7 @@ export function readAnswerRecords(buf: Buffer, length: number, identity: EventId
       upstream: (bits & HAS_UPSTREAM) !== 0 ? upstream : null,
       upstream_latency_us: (bits & HAS_UPSTREAM_LATENCY) !== 0 ? buf.readDoubleLE(offset + 24) : null,
       policy_action: POLICY_ACTIONS[buf[offset + 4] ?? 0] ?? 'PASS',
+      device: null,
       query_wire: null,
       response_wire: null,
     });

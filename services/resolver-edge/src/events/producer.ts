@@ -79,6 +79,7 @@ export class QueryEventProducer implements AnswerRecorder {
       upstream: answer.upstream,
       upstream_latency_us: answer.upstreamLatencyUs,
       policy_action: answer.policyAction,
+      device: null,
       // No config key asks for wire capture yet.
       query_wire: null,
       response_wire: null,

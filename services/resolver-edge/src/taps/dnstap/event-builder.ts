@@ -377,6 +377,7 @@ export class DnstapEventBuilder {
       upstream,
       upstream_latency_us: upstreamLatencyUs,
       policy_action: 'PASS',
+      device: null,
       query_wire: queryWire !== null ? Buffer.from(queryWire) : null,
       response_wire: this.eventWire && responseWire !== null ? Buffer.from(responseWire) : null,
     };

@@ -57,6 +57,7 @@ export function queryLineEvent(line: QueryLine, eventId: string, node: TapNode):
     upstream: null,
     upstream_latency_us: null,
     policy_action: 'PASS',
+    device: null,
     query_wire: null,
     response_wire: null,
   };
