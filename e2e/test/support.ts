@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import dnsPacket from 'dns-packet';
 import WebSocket from 'ws';
 
-export async function queryUdp(port: number, name: string, type: 'A' | 'AAAA' = 'A'): Promise<dnsPacket.Packet> {
+export async function queryUdp(port: number, name: string, type: 'A' | 'AAAA' = 'A', host = '127.0.0.1'): Promise<dnsPacket.Packet> {
   const socket = dgram.createSocket('udp4');
   try {
     const query = dnsPacket.encode({ type: 'query', id: 4242, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name }] });
@@ -14,7 +14,7 @@ export async function queryUdp(port: number, name: string, type: 'A' | 'AAAA' = 
         resolve(msg);
       });
     });
-    socket.send(query, port, '127.0.0.1');
+    socket.send(query, port, host);
     return dnsPacket.decode(await answer);
   } finally {
     socket.close();

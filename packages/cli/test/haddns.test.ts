@@ -1,7 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliIo } from '../src/index.js';
 import { haddnsCommands } from '../src/commands/haddns.js';
 
@@ -45,10 +47,24 @@ describe('ghostdns haddns', () => {
     expect(stdout).not.toContain('wg9');
   });
 
-  it('update without --dry-run is refused', async () => {
-    const { code, stderr } = await haddns(['update']);
-    expect(code).toBe(64);
-    expect(stderr).toContain('only --dry-run');
+  it('update without --dry-run needs Kafka: standalone it is refused, pointing at the running process and --dry-run', async () => {
+    const { code, stderr, stdout } = await haddns(['update']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('KAFKA_BROKERS');
+    expect(stderr).toContain('applies the changes itself every presence.pollInterval (5 s): --dry-run reports them');
+    expect(stdout).toBe('');
+  });
+
+  it('update without --dry-run needs Redis too (the snapshot it decides against and writes back)', async () => {
+    const { code, stderr } = await haddns(['update'], { KAFKA_BROKERS: '127.0.0.1:9' });
+    expect(code).toBe(2);
+    expect(stderr).toContain('REDIS_URL');
+  });
+
+  it('update needs a source: no WireGuard interfaces and no Tailscale is exit 2', async () => {
+    const { code, stderr } = await haddns(['update', '--dry-run'], { GHOSTDNS_PRESENCE_WIREGUARD_INTERFACES: '' });
+    expect(code).toBe(2);
+    expect(stderr).toContain('GHOSTDNS_PRESENCE_WIREGUARD_INTERFACES');
   });
 
   it('export-dnsmasq writes host-records with global and instance names for online peers', async () => {
@@ -79,5 +95,77 @@ describe('ghostdns haddns', () => {
     const bad = await haddns(['map', LAPTOP, '!!!']);
     expect(bad.code).toBe(64);
     expect(bad.stderr).toContain('makes no DNS label');
+  });
+
+  it('map takes --domain or --no-domain, not both, and a domain that is a DNS name', async () => {
+    expect((await haddns(['map', LAPTOP, 'laptop', '--domain', 'home.example', '--no-domain'])).code).toBe(64);
+    const bad = await haddns(['map', LAPTOP, 'laptop', '--domain', 'home..example']);
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toContain('custom domain "home..example" is not a DNS name');
+  });
+});
+
+// Tailscale through the API, pointed at a loopback stand-in of api.tailscale.com (never the real one).
+describe('ghostdns haddns with Tailscale', () => {
+  let server: Server;
+  let apiUrl: string;
+  let answer: { status: number; body: unknown } = { status: 200, body: { devices: [] } };
+  const device = (n: number, connected: boolean) => ({
+    id: String(n), nodeId: `nTS${n}CNTRL`, name: `host-${n}.tail1234.ts.net`, hostname: `Host ${n}`, os: 'linux',
+    addresses: [`100.64.0.${n}`], lastSeen: '2025-11-23T10:00:00Z', connectedToControl: connected,
+  });
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const ok = req.url === '/api/v2/tailnet/example.com/devices' && req.headers.authorization === 'Bearer tskey-api-test';
+      res.writeHead(ok ? answer.status : 404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(ok ? answer.body : { message: 'not found' }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  const tailscale = () => ({
+    GHOSTDNS_PRESENCE_TAILSCALE_SOURCE: 'api', GHOSTDNS_PRESENCE_TAILSCALE_API_URL: apiUrl,
+    GHOSTDNS_PRESENCE_TAILSCALE_TAILNET: 'example.com', GHOSTDNS_PRESENCE_TAILSCALE_API_KEY: 'tskey-api-test',
+  });
+
+  it('update --dry-run covers the tailnet next to WireGuard', async () => {
+    answer = { status: 200, body: { devices: [device(1, true), device(2, false)] } };
+    const { code, stdout } = await haddns(['update', '--dry-run', '--verbose'], tailscale());
+    expect(code).toBe(0);
+    const lines = stdout.trim().split('\n');
+    expect(lines.filter((l) => l.startsWith('tailscale  '))).toEqual([
+      expect.stringMatching(/^tailscale {2}host-1\.vpn\.test {2}nTS1CNTRL {2}last seen \d+s {2}online {2}would publish DEVICE_ONLINE$/),
+      expect.stringMatching(/^tailscale {2}host-2\.vpn\.test {2}nTS2CNTRL {2}last seen \d+s {2}offline {2}would publish DEVICE_OFFLINE$/),
+    ]);
+    expect(lines.at(-1)).toBe('4 peer(s), 4 change(s)');
+  });
+
+  it('export-dnsmasq writes the connected Tailscale devices too (no instance name: no interface)', async () => {
+    answer = { status: 200, body: { devices: [device(1, true), device(2, false)] } };
+    const { code, stdout } = await haddns(['export-dnsmasq'], tailscale());
+    expect(code).toBe(0);
+    expect(stdout.trim().split('\n').slice(1)).toEqual([
+      'host-record=laptop.vpn.test,laptop.wg0.vpn.test,10.8.0.2,fd00::2',
+      'host-record=host-1.vpn.test,100.64.0.1',
+    ]);
+  });
+
+  it('a source that cannot be polled: update reports the others and exits 1; export-dnsmasq writes nothing', async () => {
+    answer = { status: 503, body: { message: 'unavailable' } };
+    const update = await haddns(['update', '--dry-run'], tailscale());
+    expect(update.code).toBe(1);
+    expect(update.stdout).toMatch(/^wg0 {2}laptop\.vpn\.test /m);
+    expect(update.stderr).toMatch(/^ghostdns haddns: tailscale: .*503.*; its previous state is kept$/m);
+    const output = join(dir, 'not-written.conf');
+    const exported = await haddns(['export-dnsmasq', '--output', output], tailscale());
+    expect(exported.code).toBe(1);
+    expect(exported.stderr).toContain('ghostdns haddns: tailscale: ');
+    expect(existsSync(output)).toBe(false);
   });
 });

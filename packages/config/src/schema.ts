@@ -152,6 +152,8 @@ export const configSchema = z
         bodyLimitBytes: z.number().int().min(1024).max(1024 * 1024).default(64 * 1024),
         /** Requests per minute per API token (or per client address without one); 0: no limit. */
         rateLimitPerMinute: z.number().int().min(0).max(1_000_000).default(600),
+        /** Seconds between probes of records registered with metadata.health_check; 0: no probes (every value answers). */
+        healthCheckInterval: z.number().min(0).max(3600).default(10),
       })
       .strict()
       .default({}),

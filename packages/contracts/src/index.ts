@@ -23,3 +23,4 @@ export { createEventCodec, readSchemaId, WIRE_HEADER_SIZE, WIRE_MAGIC_BYTE, type
 export { dnsClassName, dnsTypeName, rcodeName } from './dns-names.js';
 export * from './presence-snapshot.js';
 export * from './tailscale-devices.js';
+export * from './presence-names.js';

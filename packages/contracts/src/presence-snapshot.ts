@@ -15,6 +15,8 @@ export interface SnapshotDevice {
   readonly interface: string | null;
   readonly addresses: readonly string[];
   readonly lastHandshakeUs: number | null;
+  /** Custom domain (PresenceEvent.domain); null = the suffix. Absent in snapshots written before it existed: read as null. */
+  readonly domain: string | null;
 }
 
 export interface PresenceSnapshot {
@@ -56,7 +58,9 @@ function readDevice(value: unknown): SnapshotDevice | null {
   if (iface !== null && !isString(iface)) return null;
   if (!Array.isArray(addresses) || !addresses.every(isString)) return null;
   if (lastHandshakeUs !== null && typeof lastHandshakeUs !== 'number') return null;
-  return { source: source as PresenceSource, deviceId, name, interface: iface, addresses, lastHandshakeUs };
+  const domain = value['domain'] ?? null;
+  if (domain !== null && !isString(domain)) return null;
+  return { source: source as PresenceSource, deviceId, name, interface: iface, addresses, lastHandshakeUs, domain };
 }
 
 /** The snapshot in `raw`, or null when it is not a well-formed version 1 snapshot (a store is not trusted blindly). */

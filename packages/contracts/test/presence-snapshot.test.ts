@@ -9,8 +9,8 @@ const snapshot: PresenceSnapshot = {
   sourceId: 'wireguard',
   writtenAtUs: 1_700_000_000_000_000,
   online: [
-    { source: 'WIREGUARD', deviceId: 'key-1', name: 'laptop', interface: 'wg0', addresses: ['10.8.0.2', 'fd00::2'], lastHandshakeUs: 1_699_999_990_000_000 },
-    { source: 'TAILSCALE', deviceId: 'n123', name: 'phone', interface: null, addresses: [], lastHandshakeUs: null },
+    { source: 'WIREGUARD', deviceId: 'key-1', name: 'laptop', interface: 'wg0', addresses: ['10.8.0.2', 'fd00::2'], lastHandshakeUs: 1_699_999_990_000_000, domain: 'home.example' },
+    { source: 'TAILSCALE', deviceId: 'n123', name: 'phone', interface: null, addresses: [], lastHandshakeUs: null, domain: null },
   ],
 };
 
@@ -25,6 +25,13 @@ describe('presence snapshot', () => {
     expect(decodePresenceSnapshot(encodePresenceSnapshot(snapshot))).toEqual(snapshot);
   });
 
+  it('reads a device written before domains existed as domain null', () => {
+    const older: Record<string, unknown> = { ...snapshot.online[0] };
+    delete older['domain'];
+    const decoded = decodePresenceSnapshot(Buffer.from(JSON.stringify({ ...snapshot, online: [older] })));
+    expect(decoded?.online).toEqual([{ ...snapshot.online[0], domain: null }]);
+  });
+
   it.each([
     ['not JSON', '{'],
     ['not an object', '[1]'],
@@ -33,6 +40,7 @@ describe('presence snapshot', () => {
     ['a device of an unknown source', JSON.stringify({ ...snapshot, online: [{ ...snapshot.online[0], source: 'ZEROTIER' }] })],
     ['addresses that are not strings', JSON.stringify({ ...snapshot, online: [{ ...snapshot.online[0], addresses: [1] }] })],
     ['an interface that is not a string', JSON.stringify({ ...snapshot, online: [{ ...snapshot.online[0], interface: 0 }] })],
+    ['a domain that is not a string', JSON.stringify({ ...snapshot, online: [{ ...snapshot.online[0], domain: 7 }] })],
   ])('rejects %s (null: read as no snapshot)', (_what, raw) => {
     expect(decodePresenceSnapshot(Buffer.from(raw))).toBeNull();
   });

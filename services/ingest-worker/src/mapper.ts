@@ -6,12 +6,24 @@ import {
   rcodeName,
   type CacheStatus,
   type DnsTransport,
+  type DeviceIdentity,
   type DnstapMessageType,
   type HeaderFlags,
   type PolicyAction,
   type QueryEvent,
   type QueryEventSource,
 } from '@ghostdns/contracts';
+import {
+  checks,
+  EventMapper,
+  hasKey,
+  isIntIn,
+  NUL_RE,
+  PRESENCE_SOURCE_IDS,
+  reasonList,
+  UUID_RE,
+  type Checks,
+} from './mapping.js';
 import type { DnsQueryRow } from './row.js';
 
 /** Why an event was refused. Bounded set: used as a metric label. */
@@ -33,9 +45,10 @@ export type RejectReason =
   | 'invalid_flags'
   | 'invalid_count'
   | 'invalid_upstream'
-  | 'invalid_wire';
+  | 'invalid_wire'
+  | 'invalid_device';
 
-export const REJECT_REASONS: readonly RejectReason[] = Object.keys({
+export const REJECT_REASONS = reasonList<RejectReason>({
   invalid_event_id: true,
   invalid_node: true,
   invalid_enum: true,
@@ -54,21 +67,13 @@ export const REJECT_REASONS: readonly RejectReason[] = Object.keys({
   invalid_count: true,
   invalid_upstream: true,
   invalid_wire: true,
-} satisfies Record<RejectReason, true>) as RejectReason[];
+  invalid_device: true,
+});
 
-export interface RejectedEvent {
-  event: QueryEvent;
-  reason: RejectReason;
-  /** Human-readable detail for logs (field and offending value, truncated). */
-  detail: string;
-}
-
-export type MapResult = { ok: true; row: DnsQueryRow } | { ok: false; reason: RejectReason; detail: string };
-
-export interface MappedBatch {
-  rows: DnsQueryRow[];
-  rejected: RejectedEvent[];
-}
+const reject: Checks<RejectReason>['reject'] = checks.reject;
+const text: Checks<RejectReason>['text'] = checks.text;
+const textOrEmpty: Checks<RejectReason>['textOrEmpty'] = checks.textOrEmpty;
+const timestamp: Checks<RejectReason>['timestamp'] = checks.timestamp;
 
 /** Order in which set header flags are written to the `flags` column. */
 export const FLAG_ORDER: readonly (keyof HeaderFlags)[] = ['qr', 'aa', 'tc', 'rd', 'ra', 'ad', 'cd'];
@@ -77,11 +82,6 @@ const INT4_MAX = 2_147_483_647;
 const UINT16_MAX = 65_535;
 const RCODE_MAX = 4_095; // 12-bit extended RCODE (RFC 6891)
 const QNAME_MAX_CHARS = 1_024; // presentation form incl. \DDD escapes of a 255-octet name
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-// Postgres text cannot hold NUL; other C0 controls are legal but never part of a sane label.
-// eslint-disable-next-line no-control-regex
-const NUL_RE = /\u0000/;
-
 const SOURCES: Record<QueryEventSource, true> = { RESOLVER_EDGE: true, DNSTAP: true, BIND_QUERYLOG: true };
 const TRANSPORTS: Record<DnsTransport, true> = { UDP: true, TCP: true, DOT: true, DOH: true };
 const CACHE_STATUSES: Record<CacheStatus, true> = {
@@ -101,58 +101,6 @@ const MESSAGE_TYPES: Record<DnstapMessageType, true> = {
 };
 /** Cache statuses that mean the answer came from the cache. */
 const CACHED: ReadonlySet<CacheStatus> = new Set<CacheStatus>(['HIT', 'STALE']);
-
-/** Internal control flow of the mapper; map() turns it into a MapResult. */
-class Rejection extends Error {
-  constructor(readonly reason: RejectReason, readonly detail: string) {
-    super(`${reason}: ${detail}`);
-  }
-}
-
-function reject(reason: RejectReason, field: string, value: unknown): never {
-  throw new Rejection(reason, `${field}=${preview(value)}`);
-}
-
-function preview(value: unknown): string {
-  let text: string;
-  if (typeof value === 'string') text = JSON.stringify(value);
-  else if (value === null || value === undefined || typeof value === 'number' || typeof value === 'boolean') text = String(value);
-  else if (Buffer.isBuffer(value)) text = `<${value.length} bytes>`;
-  else text = `<${typeof value}>`;
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
-
-function isIntIn(value: unknown, min: number, max: number): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
-}
-
-function hasKey<T extends string>(set: Record<T, true>, value: unknown): value is T {
-  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(set, value);
-}
-
-/**
- * Epoch microseconds -> ISO 8601 with all six fractional digits, so the value
- * reaches timestamptz exactly (a JS Date would truncate to milliseconds).
- */
-export function epochMicrosToIso(us: number): string {
-  const seconds = Math.floor(us / 1_000_000);
-  const micros = us - seconds * 1_000_000;
-  const whole = new Date(seconds * 1000).toISOString(); // YYYY-MM-DDTHH:MM:SS.000Z
-  return `${whole.slice(0, 19)}.${String(micros).padStart(6, '0')}Z`;
-}
-
-/** Largest epoch-microsecond value we accept: still a safe integer and a valid Date. */
-const MAX_EPOCH_US = Number.MAX_SAFE_INTEGER;
-
-function timestamp(value: unknown, field: string, reason: RejectReason): string {
-  if (!isIntIn(value, 0, MAX_EPOCH_US)) reject(reason, field, value);
-  return epochMicrosToIso(value);
-}
-
-function text(value: unknown, field: string, reason: RejectReason): string {
-  if (typeof value !== 'string' || value.length === 0 || NUL_RE.test(value)) reject(reason, field, value);
-  return value;
-}
 
 function wire(value: unknown, field: string): Buffer | null {
   if (value === null || value === undefined) return null;
@@ -206,33 +154,20 @@ function headerFlags(value: unknown): HeaderFlags {
   return value as HeaderFlags;
 }
 
-/**
- * Pure QueryEvent -> dns_queries row mapping. Never throws: an event that
- * breaks an invariant of the table (or of the contract) comes back as a
- * rejection with a stable reason, so one bad event cannot poison a batch.
- */
-export class QueryEventMapper {
-  map(event: QueryEvent): MapResult {
-    try {
-      return { ok: true, row: this.toRow(event) };
-    } catch (error) {
-      if (error instanceof Rejection) return { ok: false, reason: error.reason, detail: error.detail };
-      throw error;
-    }
-  }
+/** The event's own object once valid: the row reads its fields, nothing is copied. */
+function deviceIdentity(value: unknown): DeviceIdentity | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'object') return reject('invalid_device', 'device', value);
+  const { source, device_id, name } = value as Record<string, unknown>;
+  if (!hasKey(PRESENCE_SOURCE_IDS, source)) reject('invalid_device', 'device.source', source);
+  text(device_id, 'device.device_id', 'invalid_device');
+  textOrEmpty(name, 'device.name', 'invalid_device');
+  return value as DeviceIdentity;
+}
 
-  mapBatch(events: readonly QueryEvent[]): MappedBatch {
-    const rows: DnsQueryRow[] = [];
-    const rejected: RejectedEvent[] = [];
-    for (const event of events) {
-      const result = this.map(event);
-      if (result.ok) rows.push(result.row);
-      else rejected.push({ event, reason: result.reason, detail: result.detail });
-    }
-    return { rows, rejected };
-  }
-
-  private toRow(event: QueryEvent): DnsQueryRow {
+/** Pure QueryEvent -> dns_queries row mapping (see EventMapper: rejections, never throws). */
+export class QueryEventMapper extends EventMapper<QueryEvent, DnsQueryRow, RejectReason> {
+  protected toRow(event: QueryEvent): DnsQueryRow {
     if (typeof event !== 'object' || event === null) reject('invalid_event_id', 'event', event);
     if (typeof event.event_id !== 'string' || !UUID_RE.test(event.event_id)) reject('invalid_event_id', 'event_id', event.event_id);
     const nodeId = text(event.node_id, 'node_id', 'invalid_node');
@@ -269,6 +204,7 @@ export class QueryEventMapper {
     if (upstreamLatency !== null && !isIntIn(upstreamLatency, 0, INT4_MAX)) {
       reject('latency_out_of_range', 'upstream_latency_us', upstreamLatency);
     }
+    const device = deviceIdentity(event.device);
 
     return {
       queried_at: queriedAt,
@@ -297,6 +233,10 @@ export class QueryEventMapper {
       policy_action: event.policy_action,
       query_wire: wire(event.query_wire, 'query_wire'),
       response_wire: wire(event.response_wire, 'response_wire'),
+      // The contract's '' (a device published under no name) is kept: NULL means no device.
+      device_source: device === null ? null : PRESENCE_SOURCE_IDS[device.source],
+      device_id: device === null ? null : device.device_id,
+      device_name: device === null ? null : device.name,
     };
   }
 }

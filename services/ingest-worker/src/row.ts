@@ -1,6 +1,6 @@
 /**
- * One row of `dns_queries` (owned by packages/db, migration 001), in column
- * order. Timestamps are ISO 8601 strings with microsecond precision so nothing
+ * One row of `dns_queries` (owned by packages/db, migrations 001 and 070), in
+ * column order. Timestamps are ISO 8601 strings with microsecond precision so nothing
  * is lost on the way through a JS Date.
  */
 export interface DnsQueryRow {
@@ -30,6 +30,10 @@ export interface DnsQueryRow {
   policy_action: string;
   query_wire: Buffer | null;
   response_wire: Buffer | null;
+  /** presenceSourceId() of the device's source; the three device columns are NULL without a device. */
+  device_source: string | null;
+  device_id: string | null;
+  device_name: string | null;
 }
 
 /** Column name and the Postgres array type unnest() reads it as, in table order. */
@@ -60,10 +64,48 @@ export const DNS_QUERY_COLUMNS = [
   ['policy_action', 'text'],
   ['query_wire', 'bytea'],
   ['response_wire', 'bytea'],
+  ['device_source', 'text'],
+  ['device_id', 'text'],
+  ['device_name', 'text'],
 ] as const satisfies readonly (readonly [keyof DnsQueryRow, string])[];
 
 export type DnsQueryColumn = (typeof DNS_QUERY_COLUMNS)[number][0];
 
-/** Compile-time proof that DNS_QUERY_COLUMNS lists every field of DnsQueryRow. */
+/** One row of `presence_history` (packages/db, migration 070), in column order. */
+export interface PresenceHistoryRow {
+  observed_at: string;
+  event_id: string;
+  node_id: string;
+  /** presenceSourceId(): 'wireguard' | 'tailscale'. */
+  source: string;
+  device_id: string;
+  /** '' when the device is published under no name (as in the event). */
+  name: string;
+  domain: string | null;
+  interface: string | null;
+  online: boolean;
+  /** Host addresses without prefix length. */
+  addresses: string[];
+  last_handshake: string | null;
+}
+
+export const PRESENCE_HISTORY_COLUMNS = [
+  ['observed_at', 'timestamptz'],
+  ['event_id', 'uuid'],
+  ['node_id', 'text'],
+  ['source', 'text'],
+  ['device_id', 'text'],
+  ['name', 'text'],
+  ['domain', 'text'],
+  ['interface', 'text'],
+  ['online', 'bool'],
+  ['addresses', 'inet[]'],
+  ['last_handshake', 'timestamptz'],
+] as const satisfies readonly (readonly [keyof PresenceHistoryRow, string])[];
+
+export type PresenceHistoryColumn = (typeof PRESENCE_HISTORY_COLUMNS)[number][0];
+
+/** Compile-time proofs that each column list names every field of its row. */
 type AssertNever<T extends never> = T;
 export type AllColumnsListed = AssertNever<Exclude<keyof DnsQueryRow, DnsQueryColumn>>;
+export type AllPresenceColumnsListed = AssertNever<Exclude<keyof PresenceHistoryRow, PresenceHistoryColumn>>;

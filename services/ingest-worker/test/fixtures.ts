@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { QueryEvent } from '@ghostdns/contracts';
+import type { DeviceIdentity, PresenceEvent, QueryEvent } from '@ghostdns/contracts';
 
 /** 2024-05-01T12:00:00.123456Z in epoch microseconds. */
 export const QUERY_TIME_US = 1_714_564_800_123_456;
@@ -31,6 +31,32 @@ export function queryEvent(overrides: Partial<QueryEvent> = {}): QueryEvent {
     device: null,
     query_wire: Buffer.from([0x12, 0x34, 0x01, 0x00]),
     response_wire: Buffer.from([0x12, 0x34, 0x81, 0x80, 0x00]),
+    ...overrides,
+  };
+}
+
+/** A WireGuard device published as "laptop". */
+export function device(overrides: Partial<DeviceIdentity> = {}): DeviceIdentity {
+  return { source: 'WIREGUARD', device_id: 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=', name: 'laptop', ...overrides };
+}
+
+/** 2024-05-01T11:59:00.000001Z in epoch microseconds: a minute before QUERY_TIME_US. */
+export const OBSERVED_AT_US = QUERY_TIME_US - 60_000_000 - 123_455;
+
+/** A device coming online; override what a case needs. */
+export function presenceEvent(overrides: Partial<PresenceEvent> = {}): PresenceEvent {
+  return {
+    event_id: randomUUID(),
+    type: 'DEVICE_ONLINE',
+    source: 'WIREGUARD',
+    device_id: device().device_id,
+    name: 'laptop',
+    interface: 'wg0',
+    addresses: ['10.8.0.2/32', 'fd00:8::2/128'],
+    last_handshake_us: OBSERVED_AT_US - 5_000_000,
+    observed_at_us: OBSERVED_AT_US,
+    node_id: 'edge-1',
+    domain: null,
     ...overrides,
   };
 }

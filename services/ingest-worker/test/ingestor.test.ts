@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { createInProcessBus, silentLogger, type DecodedBatch } from '@ghostdns/bus';
+import { createInProcessBus, silentLogger, type DecodedBatch, type EventBus } from '@ghostdns/bus';
 import { Topics, type DeadLetter } from '@ghostdns/contracts';
-import { QueryIngestor, type RowWriter } from '../src/ingestor.js';
+import { PresenceIngestor, QueryIngestor, type RowWriter } from '../src/ingestor.js';
 import { QueryEventMapper, type RejectReason } from '../src/mapper.js';
-import type { IngestLogger, IngestMetrics } from '../src/ports.js';
-import type { DnsQueryRow } from '../src/row.js';
-import { queryEvent } from './fixtures.js';
+import type { PresenceRejectReason } from '../src/presence-mapper.js';
+import type { IngestLogger, IngestMetrics, PresenceMetrics } from '../src/ports.js';
+import type { DnsQueryRow, PresenceHistoryRow } from '../src/row.js';
+import { presenceEvent, queryEvent } from './fixtures.js';
 
 class RecordingMetrics implements IngestMetrics {
   readonly calls: string[] = [];
@@ -24,6 +25,28 @@ class RecordingMetrics implements IngestMetrics {
   }
 }
 
+class RecordingPresenceMetrics implements PresenceMetrics {
+  readonly calls: string[] = [];
+  batchReceived(size: number): void {
+    this.calls.push(`received:${size}`);
+  }
+  rejected(reason: PresenceRejectReason): void {
+    this.calls.push(`rejected:${reason}`);
+  }
+  dbWrite(): void {
+    this.calls.push('db');
+  }
+  batchCommitted(insertedRows: number): void {
+    this.calls.push(`committed:${insertedRows}`);
+  }
+  deadLettered(reason: PresenceRejectReason): void {
+    this.calls.push(`dead-lettered:${reason}`);
+  }
+  addressesDropped(count: number): void {
+    this.calls.push(`addresses-dropped:${count}`);
+  }
+}
+
 class RecordingLogger implements IngestLogger {
   readonly lines: { level: string; obj: object | string; msg?: string }[] = [];
   info(obj: object | string, msg?: string): void {
@@ -38,13 +61,13 @@ class RecordingLogger implements IngestLogger {
 }
 
 /** A writer whose commit the test controls. */
-class ControlledWriter implements RowWriter {
-  readonly batches: DnsQueryRow[][] = [];
+class ControlledWriter<Row extends { event_id: string } = DnsQueryRow> implements RowWriter<Row> {
+  readonly batches: Row[][] = [];
   private pending: { resolve: (n: number) => void; reject: (e: Error) => void } | null = null;
   constructor(private readonly mode: 'manual' | 'dedupe' | Error) {}
   private readonly seen = new Set<string>();
 
-  write(rows: readonly DnsQueryRow[]): Promise<number> {
+  write(rows: readonly Row[]): Promise<number> {
     this.batches.push([...rows]);
     if (this.mode instanceof Error) return Promise.reject(this.mode);
     if (this.mode === 'dedupe') {
@@ -162,35 +185,146 @@ describe('QueryIngestor dead letters', () => {
   });
 });
 
-describe('QueryIngestor on the in-process bus', () => {
+/** A writer failing its first call: the database is down, then back. */
+function failingOnce<Row extends { event_id: string }>(attempts: string[][]): RowWriter<Row> {
+  let failuresLeft = 1;
+  return {
+    async write(rows) {
+      attempts.push(rows.map((r) => r.event_id));
+      if (failuresLeft > 0) {
+        failuresLeft--;
+        throw new Error('database is down');
+      }
+      return rows.length;
+    },
+  };
+}
+
+describe.each([
+  {
+    topic: Topics.queries,
+    subscribe: (bus: EventBus, attempts: string[][]) =>
+      bus.subscribe(Topics.queries, new QueryIngestor(new QueryEventMapper(), failingOnce(attempts), new RecordingMetrics(), new RecordingLogger()).handle, {
+        groupId: 'ingest-worker',
+      }),
+    publish: (bus: EventBus) => {
+      const events = [queryEvent({ client_ip: '10.0.0.1' }), queryEvent({ client_ip: '10.0.0.1' })];
+      return bus.publish(Topics.queries, events).then(() => events.map((e) => e.event_id));
+    },
+  },
+  {
+    topic: Topics.presence,
+    subscribe: (bus: EventBus, attempts: string[][]) =>
+      bus.subscribe(Topics.presence, new PresenceIngestor(failingOnce(attempts), new RecordingPresenceMetrics(), new RecordingLogger()).handle, {
+        groupId: 'ingest-worker-presence',
+      }),
+    publish: (bus: EventBus) => {
+      const events = [presenceEvent(), presenceEvent({ type: 'DEVICE_OFFLINE' })];
+      return bus.publish(Topics.presence, events).then(() => events.map((e) => e.event_id));
+    },
+  },
+])('the $topic ingestor on the in-process bus', ({ subscribe, publish }) => {
   it('gets a batch again after a database error, and the replay is stored', async () => {
     const attempts: string[][] = [];
-    let failuresLeft = 1;
-    const writer: RowWriter = {
-      async write(rows) {
-        attempts.push(rows.map((r) => r.event_id));
-        if (failuresLeft > 0) {
-          failuresLeft--;
-          throw new Error('database is down');
-        }
-        return rows.length;
-      },
-    };
     const bus = createInProcessBus({ logger: silentLogger, retry: { initialMs: 1, maxMs: 5 } });
     await bus.connect();
-    const ingestor = new QueryIngestor(new QueryEventMapper(), writer, new RecordingMetrics(), new RecordingLogger());
-    const subscription = await bus.subscribe(Topics.queries, ingestor.handle, { groupId: 'ingest-worker' });
+    const subscription = await subscribe(bus, attempts);
     try {
-      const events = [queryEvent({ client_ip: '10.0.0.1' }), queryEvent({ client_ip: '10.0.0.1' })];
-      await bus.publish(Topics.queries, events);
+      const ids = await publish(bus);
       const deadline = Date.now() + 5_000;
       while (attempts.length < 2 && Date.now() < deadline) await new Promise<void>((r) => setTimeout(r, 5));
       expect(attempts).toHaveLength(2);
       expect(attempts[1]).toEqual(attempts[0]);
-      expect(attempts[0]).toEqual(events.map((e) => e.event_id));
+      expect(attempts[0]).toEqual(ids);
     } finally {
       await subscription.close();
       await bus.close();
     }
+  });
+});
+
+function presenceBatch(values = [presenceEvent(), presenceEvent()]): DecodedBatch<typeof Topics.presence> {
+  return { topic: Topics.presence, partition: 1, values, lastOffset: '7' };
+}
+
+describe('PresenceIngestor', () => {
+  function setupPresence(writer: ControlledWriter<PresenceHistoryRow>, letters?: DeadLetter[] | Error) {
+    const metrics = new RecordingPresenceMetrics();
+    const logger = new RecordingLogger();
+    const deadLetters =
+      letters === undefined
+        ? undefined
+        : {
+            publish: (batchOfLetters: readonly DeadLetter[]) => {
+              if (letters instanceof Error) return Promise.reject(letters);
+              letters.push(...batchOfLetters);
+              return Promise.resolve();
+            },
+          };
+    return { metrics, logger, ingestor: new PresenceIngestor(writer, metrics, logger, deadLetters) };
+  }
+
+  it('resolves the handler only after the write committed', async () => {
+    const writer = new ControlledWriter<PresenceHistoryRow>('manual');
+    const { ingestor, metrics } = setupPresence(writer);
+    let settled = false;
+    const handled = ingestor.handle(presenceBatch()).then(() => {
+      settled = true;
+    });
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(writer.batches).toHaveLength(1);
+    expect(settled).toBe(false);
+    writer.commit(2);
+    await handled;
+    expect(metrics.calls).toEqual(['received:2', 'db', 'committed:2']);
+  });
+
+  it('rejects when the database fails, so the bus redelivers', async () => {
+    const { ingestor, metrics, logger } = setupPresence(new ControlledWriter(new Error('connection terminated')));
+    await expect(ingestor.handle(presenceBatch())).rejects.toThrow('connection terminated');
+    expect(metrics.calls).toEqual(['received:2', 'db']);
+    expect(logger.lines).toMatchObject([{ level: 'error', obj: { topic: Topics.presence, partition: 1, lastOffset: '7' } }]);
+  });
+
+  it('reports a redelivered batch as duplicates', async () => {
+    const { ingestor } = setupPresence(new ControlledWriter('dedupe'));
+    const values = [presenceEvent(), presenceEvent({ type: 'DEVICE_OFFLINE' })];
+    expect(await ingestor.ingest(values)).toMatchObject({ inserted: 2, duplicates: 0 });
+    expect(await ingestor.ingest(values)).toMatchObject({ inserted: 0, duplicates: 2 });
+  });
+
+  it('writes an event with its invalid addresses dropped, counting and logging them', async () => {
+    const writer = new ControlledWriter<PresenceHistoryRow>('dedupe');
+    const { ingestor, metrics, logger } = setupPresence(writer);
+    const event = presenceEvent({ addresses: ['10.8.0.2/32', 'fe80::1%wg0', 'nope'] });
+    await ingestor.handle(presenceBatch([event]));
+    expect(writer.batches[0]?.map((r) => r.addresses)).toEqual([['10.8.0.2']]);
+    expect(metrics.calls).toEqual(['received:1', 'addresses-dropped:2', 'db', 'committed:1']);
+    expect(logger.lines).toMatchObject([
+      { level: 'warn', obj: { event_id: event.event_id, device_id: event.device_id, invalid: ['fe80::1%wg0', 'nope'] } },
+    ]);
+  });
+
+  it('dead-letters refused events with their reason and source topic before resolving, and writes the rest', async () => {
+    const writer = new ControlledWriter<PresenceHistoryRow>('dedupe');
+    const letters: DeadLetter[] = [];
+    const { ingestor, metrics, logger } = setupPresence(writer, letters);
+    const good = presenceEvent();
+    const bad = presenceEvent({ observed_at_us: -1 });
+    await ingestor.handle(presenceBatch([good, bad]));
+    expect(writer.batches[0]?.map((r) => r.event_id)).toEqual([good.event_id]);
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({ source_topic: Topics.presence, partition: 1, offset: '7', reason: 'invalid_observed_at: observed_at_us=-1' });
+    expect(JSON.parse(letters[0]?.payload.toString() ?? '{}')).toMatchObject({ event_id: bad.event_id });
+    expect(metrics.calls).toEqual(['received:2', 'rejected:invalid_observed_at', 'db', 'committed:1', 'dead-lettered:invalid_observed_at']);
+    expect(logger.lines).toMatchObject([
+      { level: 'warn', obj: { topic: Topics.presence, rejected: 1, samples: [{ event_id: bad.event_id, reason: 'invalid_observed_at' }] } },
+    ]);
+  });
+
+  it('rejects when the dead-letter topic is unreachable, so nothing is committed', async () => {
+    const { ingestor, metrics } = setupPresence(new ControlledWriter('dedupe'), new Error('broker down'));
+    await expect(ingestor.handle(presenceBatch([presenceEvent({ device_id: '' })]))).rejects.toThrow('broker down');
+    expect(metrics.calls).not.toContain('dead-lettered:invalid_device');
   });
 });

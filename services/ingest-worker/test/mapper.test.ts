@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { QueryEvent } from '@ghostdns/contracts';
-import { apexDomain, epochMicrosToIso, formatFlags, QueryEventMapper, type RejectReason } from '../src/mapper.js';
-import { QUERY_TIME_US, queryEvent } from './fixtures.js';
+import { apexDomain, formatFlags, QueryEventMapper, type RejectReason } from '../src/mapper.js';
+import { epochMicrosToIso } from '../src/mapping.js';
+import { device, QUERY_TIME_US, queryEvent } from './fixtures.js';
 
 const mapper = new QueryEventMapper();
 
@@ -48,7 +49,22 @@ describe('QueryEventMapper: a valid event', () => {
       policy_action: 'PASS',
       query_wire: event.query_wire,
       response_wire: event.response_wire,
+      device_source: null,
+      device_id: null,
+      device_name: null,
     });
+  });
+
+  it.each([
+    ['a WireGuard device', device(), ['wireguard', device().device_id, 'laptop']],
+    ['a Tailscale device', device({ source: 'TAILSCALE', device_id: 'nTaiL7CNTRL', name: 'phone' }), ['tailscale', 'nTaiL7CNTRL', 'phone']],
+    ['a device published under no name', device({ name: '' }), ['wireguard', device().device_id, '']],
+    ['no device', null, [null, null, null]],
+    ['no device (field absent, as from a v1 writer)', undefined, [null, null, null]],
+  ] as const)('maps %s to the device columns', (_name, value, columns) => {
+    const row = mapper.map(withRaw('device', value));
+    if (!row.ok) throw new Error(`expected a row, got ${row.reason}: ${row.detail}`);
+    expect([row.row.device_source, row.row.device_id, row.row.device_name]).toEqual(columns);
   });
 
   it.each([
@@ -199,6 +215,13 @@ describe('QueryEventMapper: rejected events', () => {
     ['response_size beyond int4', queryEvent({ response_size: 2 ** 31 }), 'invalid_count'],
     ['empty upstream', queryEvent({ upstream: '' }), 'invalid_upstream'],
     ['wire not bytes', withRaw('query_wire', 'deadbeef'), 'invalid_wire'],
+    ['device not an object', withRaw('device', 'laptop'), 'invalid_device'],
+    ['device of an unknown source', withRaw('device', { ...device(), source: 'ZEROTIER' }), 'invalid_device'],
+    ['device source in lower case', withRaw('device', { ...device(), source: 'wireguard' }), 'invalid_device'],
+    ['device without an id', queryEvent({ device: device({ device_id: '' }) }), 'invalid_device'],
+    ['device id with NUL', queryEvent({ device: device({ device_id: 'a\u0000b' }) }), 'invalid_device'],
+    ['device name not a string', withRaw('device', { ...device(), name: null }), 'invalid_device'],
+    ['device name with NUL', queryEvent({ device: device({ name: 'lap\u0000top' }) }), 'invalid_device'],
   ];
 
   it.each(cases)('%s', (_name, event, reason) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createMetricsRegistry } from '@ghostdns/observability';
-import { createIngestMetrics, ingestInstruments } from '../src/metrics.js';
+import { createIngestMetrics, createPresenceMetrics, ingestInstruments } from '../src/metrics.js';
 
 describe('ingest metrics', () => {
   it('expose counters and histograms in Prometheus text format', async () => {
@@ -64,5 +64,34 @@ describe('ingest metrics', () => {
     expect(text).toMatch(/^ghostdns_ingest_rows_total 0$/m);
     expect(text).toMatch(/^ghostdns_ingest_db_seconds_count 0$/m);
     expect(text).toMatch(/^ghostdns_ingest_batch_size_count 0$/m);
+  });
+
+  it('expose the presence stream under ghostdns_ingest_presence_*, apart from the query stream', async () => {
+    const registry = createMetricsRegistry({ processMetrics: false });
+    const queries = createIngestMetrics(registry);
+    const presence = createPresenceMetrics(registry);
+    queries.batchCommitted(5);
+    presence.batchReceived(2);
+    presence.rejected('invalid_observed_at');
+    presence.deadLettered?.('invalid_observed_at');
+    presence.dbWrite(0.002);
+    presence.batchCommitted(1);
+    presence.addressesDropped(3);
+    presence.addressesDropped(0);
+    presence.eventLag?.(1.5);
+
+    const text = await registry.metrics();
+    expect(text).toMatch(/^ghostdns_ingest_rows_total 5$/m);
+    expect(text).toMatch(/^ghostdns_ingest_presence_rows_total 1$/m);
+    expect(text).toMatch(/^ghostdns_ingest_presence_batches_total 1$/m);
+    expect(text).toMatch(/^ghostdns_ingest_presence_batch_size_sum 2$/m);
+    expect(text).toMatch(/^ghostdns_ingest_presence_db_seconds_count 1$/m);
+    expect(text).toMatch(/^ghostdns_ingest_db_seconds_count 0$/m);
+    expect(text).toMatch(/^ghostdns_ingest_presence_rejected_total\{reason="invalid_observed_at"\} 1$/m);
+    expect(text).toMatch(/^ghostdns_ingest_presence_rejected_total\{reason="invalid_device"\} 0$/m);
+    expect(text).toMatch(/^ghostdns_ingest_presence_dead_lettered_total\{reason="invalid_observed_at"\} 1$/m);
+    expect(text).toMatch(/^ghostdns_ingest_presence_addresses_dropped_total 3$/m);
+    expect(text).toMatch(/^ghostdns_ingest_presence_event_lag_seconds 1.5$/m);
+    expect(text).not.toMatch(/^ghostdns_ingest_rejected_total\{reason="invalid_observed_at"\}/m);
   });
 });

@@ -5,7 +5,7 @@ import { QueryEventMapper } from '../src/mapper.js';
 import type { DnsQueryRow } from '../src/row.js';
 import { QueryEventWriter } from '../src/writer.js';
 import { ENGINES, openTestDatabase } from './support/database.js';
-import { QUERY_TIME_US, queryEvent } from './fixtures.js';
+import { device, QUERY_TIME_US, queryEvent } from './fixtures.js';
 
 const mapper = new QueryEventMapper();
 
@@ -15,10 +15,10 @@ function rowsOf(events: Parameters<QueryEventMapper['mapBatch']>[0]): DnsQueryRo
   return rows;
 }
 
-/** A batch covering the nullable columns, IPv6, flags and the cache/latency variants. */
+/** A batch covering the nullable columns, IPv6, flags, the cache/latency variants and both device sources. */
 function mixedBatch(): DnsQueryRow[] {
   return rowsOf([
-    queryEvent(),
+    queryEvent({ device: device() }),
     queryEvent({
       query_time_us: QUERY_TIME_US + 7,
       response_time_us: null,
@@ -35,6 +35,7 @@ function mixedBatch(): DnsQueryRow[] {
       query_wire: null,
       response_wire: null,
       flags: { qr: false, aa: false, tc: false, rd: false, ra: false, ad: false, cd: false },
+      device: device({ source: 'TAILSCALE', device_id: 'nTaiL7CNTRL', name: '' }),
     }),
     queryEvent({
       query_time_us: QUERY_TIME_US + 999_999,
@@ -54,7 +55,8 @@ SELECT to_char(queried_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') A
        event_id::text AS event_id, node_id, pop, source, message_type, host(client_ip) AS client_ip, client_port,
        transport, domain, apex_domain, qtype, qclass, flags, response_rcode, cached, cache_status,
        to_char(response_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS response_time,
-       latency_us, answer_count, response_size, upstream, upstream_latency_us, policy_action, query_wire, response_wire
+       latency_us, answer_count, response_size, upstream, upstream_latency_us, policy_action, query_wire, response_wire,
+       device_source, device_id, device_name
 FROM dns_queries WHERE event_id = ANY($1::uuid[]) ORDER BY queried_at`;
 
 async function readBack(db: Database, ids: string[]): Promise<DnsQueryRow[]> {
@@ -99,6 +101,21 @@ describe.each(ENGINES)('QueryEventWriter on %s', (engine) => {
     written.push(...rows.map((r) => r.event_id));
     await writer.write(rows);
     expect(await readBack(db, rows.map((r) => r.event_id))).toEqual(rows);
+  });
+
+  it('stores the VPN device behind the client in the device columns, NULL without one', async () => {
+    const rows = mixedBatch();
+    written.push(...rows.map((r) => r.event_id));
+    await writer.write(rows);
+    const stored = await db.pool.query<{ device_source: string | null; device_id: string | null; device_name: string | null }>(
+      'SELECT device_source, device_id, device_name FROM dns_queries WHERE event_id = ANY($1::uuid[]) ORDER BY queried_at',
+      [rows.map((r) => r.event_id)],
+    );
+    expect(stored.rows).toEqual([
+      { device_source: 'wireguard', device_id: device().device_id, device_name: 'laptop' },
+      { device_source: 'tailscale', device_id: 'nTaiL7CNTRL', device_name: '' },
+      { device_source: null, device_id: null, device_name: null },
+    ]);
   });
 
   it('absorbs a duplicate inside one batch', async () => {

@@ -1,12 +1,13 @@
 import { ConfigError, envNameFor } from '@ghostdns/config';
 import type { ConfigIssue, GhostConfig } from '@ghostdns/config';
+import { dnsNameProblem } from './names.js';
 import type { TailscaleCredentials } from './tailscale/readers.js';
 import { INTERFACE_NAME } from './wireguard/dump.js';
 
 export type PresenceConfig = GhostConfig['presence'];
 
-/** One DNS label (LDH rule, RFC 1123 §2.1), lower-case: suffixes compare against lower-case qnames. */
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** RFC 1035 §3.1's limit on a name in text form. */
+const MAX_DNS_NAME = 253;
 
 /** The validated presence settings the service runs with. */
 export interface PresenceSettings {
@@ -79,20 +80,6 @@ function interfaceProblems(interfaces: readonly string[]): string | null {
   return null;
 }
 
-function suffixProblem(suffix: string): string | null {
-  if (suffix.length > 253) return 'is longer than 253 characters';
-  if (suffix !== suffix.toLowerCase()) return `"${suffix}" must be lower-case`;
-  const labels = suffix.split('.');
-  for (const label of labels) {
-    if (label === '') return `"${suffix}" has an empty label (no leading, trailing or double dots)`;
-    if (!DNS_LABEL.test(label)) {
-      return `"${suffix}" has an invalid label "${label}" (1-63 of a-z 0-9 -, not starting or ending with -)`;
-    }
-  }
-  if (/^[0-9]+$/.test(labels[labels.length - 1] ?? '')) return `"${suffix}" ends in an all-numeric label`;
-  return null;
-}
-
 /** `interface=seconds` entries as interface -> seconds, or the first problem. */
 function parseInterfaceThresholds(entries: readonly string[], pollInterval: number): Record<string, number> | string {
   const thresholds: Record<string, number> = {};
@@ -121,7 +108,7 @@ export function presenceConfigIssues(presence: PresenceConfig): ConfigIssue[] {
   if (ifaceProblem !== null) issues.push(issue('wireguardInterfaces', ifaceProblem));
   const thresholds = parseInterfaceThresholds(presence.interfaceThresholds, presence.pollInterval);
   if (typeof thresholds === 'string') issues.push(issue('interfaceThresholds', thresholds));
-  const suffix = suffixProblem(presence.suffix);
+  const suffix = dnsNameProblem(presence.suffix, MAX_DNS_NAME);
   if (suffix !== null) issues.push(issue('suffix', suffix));
   const tailscale = tailscaleSettings(presence);
   if (tailscale !== null && 'key' in tailscale) issues.push(tailscale);

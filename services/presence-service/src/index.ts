@@ -1,13 +1,23 @@
 export {
   PresenceServiceModule,
+  presenceSources,
   presenceTracker,
   runtimeMappings,
   tailscaleSources,
   thresholdFor,
   wireGuardSources,
   type PresenceServiceModuleOptions,
+  type PresenceSourcesOptions,
 } from './presence-service.module.js';
-export { databasePeerMappings, mappingName, type PeerMapping, type PeerMappingReader, type PeerMappingStore } from './mappings.js';
+export {
+  databasePeerMappings,
+  mappingDomain,
+  mappingName,
+  type PeerMapping,
+  type PeerMappingInput,
+  type PeerMappingReader,
+  type PeerMappingStore,
+} from './mappings.js';
 export { PresenceService, PRESENCE_INSTRUMENTS, PRESENCE_PROBE, PRESENCE_SETTINGS, type PresenceState } from './presence.service.js';
 export {
   PresenceConfigValidator,

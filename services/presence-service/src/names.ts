@@ -1,26 +1,12 @@
 import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
+import { sanitizeLabel } from '@ghostdns/contracts';
+
+export { dnsNameProblem, sanitizeLabel } from '@ghostdns/contracts';
 
 const MAX_LABEL = 63;
 /** Hex digits of sha256(device id) appended to a colliding label. */
 const COLLISION_TAG_DIGITS = 6;
-
-/**
- * A DNS label (RFC 1123 LDH, lower-case, 1-63 characters) made from a human
- * name: accents dropped, every run of other characters turned into one '-'.
- * Null when nothing usable is left ("" or only punctuation).
- */
-export function sanitizeLabel(raw: string): string | null {
-  const label = raw
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+/, '')
-    .slice(0, MAX_LABEL)
-    .replace(/-+$/, '');
-  return label === '' ? null : label;
-}
 
 /** The host addresses among a peer's allowed IPs (/32 and /128 routes), without prefix. */
 export function hostAddresses(allowedIps: readonly string[]): string[] {
@@ -48,11 +34,14 @@ export interface NameCandidate {
   readonly interface: string | null;
   /** Sanitized label the peer asks for. */
   readonly label: string;
+  /** The custom domain its names go under; null: the presence suffix. */
+  readonly domain: string | null;
 }
 
 /**
- * Final labels, unique across every candidate (global names `<label>.<suffix>`
- * must not be shared). In a group asking for the same label, the peer first in
+ * Final labels, unique across every candidate under the same domain (global
+ * names `<label>.<suffix>`, `<label>.<domain>` must not be shared; the same
+ * label under two domains is two names). In a group asking for the same label, the peer first in
  * (interface, device id) order keeps it; every other gets `<label>-<6 hex of
  * sha256(device id)>`, which depends only on the peer itself, so it stays put
  * as other peers come and go.
@@ -64,10 +53,11 @@ export function assignLabels(candidates: readonly NameCandidate[]): Map<string, 
   const taken = new Set<string>();
   const labels = new Map<string, string>();
   const keyOf = (c: NameCandidate): string => labelKey(c.interface, c.deviceId);
+  const nameOf = (c: NameCandidate, label: string): string => `${label}\u0000${c.domain ?? ''}`;
   // Bare labels first, so a tagged label can never take a name another peer asked for.
   for (const candidate of order) {
-    if (!taken.has(candidate.label)) {
-      taken.add(candidate.label);
+    if (!taken.has(nameOf(candidate, candidate.label))) {
+      taken.add(nameOf(candidate, candidate.label));
       labels.set(keyOf(candidate), candidate.label);
     }
   }
@@ -79,8 +69,8 @@ export function assignLabels(candidates: readonly NameCandidate[]): Map<string, 
       const tag = keyTag(`${candidate.interface ?? ''}/${candidate.deviceId}`, digits);
       label = `${candidate.label.slice(0, MAX_LABEL - tag.length - 1).replace(/-+$/, '')}-${tag}`;
       digits += 2;
-    } while (taken.has(label));
-    taken.add(label);
+    } while (taken.has(nameOf(candidate, label)));
+    taken.add(nameOf(candidate, label));
     labels.set(keyOf(candidate), label);
   }
   return labels;

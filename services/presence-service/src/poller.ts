@@ -12,11 +12,10 @@ export interface PollerMetrics {
 
 export const noopPollerMetrics: PollerMetrics = { polled: () => undefined };
 
-export interface PollRoundResult {
-  sourceId: string;
-  ok: boolean;
-  peers: number;
-}
+/** How one source's poll went: its peer count, or why it failed (its previous state is kept). */
+export type PollRoundResult =
+  | { readonly sourceId: string; readonly ok: true; readonly peers: number }
+  | { readonly sourceId: string; readonly ok: false; readonly peers: 0; readonly error: unknown };
 
 /**
  * Polls every source each interval. Rounds never overlap: the next one is
@@ -77,7 +76,7 @@ export class PresencePoller {
     } catch (err) {
       this.metrics.polled(source.id, 'error', 0);
       this.logger.warn({ source: source.id, err }, 'presence: poll failed; keeping the previous state');
-      return { sourceId: source.id, ok: false, peers: 0 };
+      return { sourceId: source.id, ok: false, peers: 0, error: err };
     }
   }
 

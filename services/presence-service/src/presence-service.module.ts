@@ -18,6 +18,7 @@ import type { TailscaleDeviceReader } from './tailscale/readers.js';
 import { tailscaleDeviceView, type TailscaleDevice } from './tailscale/devices.js';
 import { TailscaleSource } from './tailscale/source.js';
 import { PresenceTracker } from './tracker.js';
+import type { PresenceTrackerOptions } from './tracker.js';
 import { wgQuickConfigDir, wgShowAllDump } from './wireguard/command.js';
 import type { WgDumpReader } from './wireguard/command.js';
 import { WireGuardSource } from './wireguard/source.js';
@@ -89,21 +90,40 @@ export function tailscaleDeviceListWriter(runtime: Pick<ServiceRuntime, 'store' 
   };
 }
 
+export interface PresenceSourcesOptions {
+  /** Hostname mappings (the database); without them names come from comments, addresses and MagicDNS. */
+  readonly mappings?: PeerMappingReader;
+  /** Replaces `wg show all dump` (tests). */
+  readonly dump?: WgDumpReader;
+  /** Where the tailnet's device list is kept for records-api; without it, nowhere (a dry run). */
+  readonly deviceList?: Pick<ServiceRuntime, 'store' | 'logger'>;
+}
+
+/** Every source the settings ask for (WireGuard, Tailscale), as presence-service polls them. */
+export function presenceSources(settings: PresenceSettings, logger: Pick<Logger, 'warn'>, options: PresenceSourcesOptions = {}): PresenceSource[] {
+  const { mappings, dump, deviceList } = options;
+  return [
+    ...wireGuardSources(settings, logger, dump, mappings),
+    ...tailscaleSources(settings, logger, mappings, undefined, deviceList === undefined ? undefined : tailscaleDeviceListWriter(deviceList, settings.handshakeThresholdMs)),
+  ];
+}
+
 /** The hostname mappings of the runtime's database (standalone: always there; distributed: with database.url), else none. */
 export function runtimeMappings(runtime: ServiceRuntime): PeerMappingReader | undefined {
   return runtime.mode === 'standalone' || runtime.config.database.url !== undefined ? databasePeerMappings(runtime.requireDatabase()) : undefined;
 }
 
-/** The tracker publishing on the runtime's bus and keeping the snapshot in its store. */
-export function presenceTracker(settings: PresenceSettings, runtime: ServiceRuntime, instruments: PresenceInstruments): PresenceTracker {
+/** The tracker the settings ask for, publishing on `parts.publisher` and keeping the snapshot in `parts.store`. */
+export function presenceTracker(
+  settings: PresenceSettings,
+  parts: Pick<PresenceTrackerOptions, 'publisher' | 'store' | 'nodeId' | 'logger'>,
+  instruments: PresenceInstruments,
+): PresenceTracker {
   return new PresenceTracker({
-    publisher: runtime.bus,
-    store: runtime.store,
-    nodeId: runtime.config.node.id,
+    ...parts,
     thresholdMs: thresholdFor(settings),
     snapshotTtlMs: Math.max(settings.handshakeThresholdMs, ...Object.values(settings.interfaceThresholdsMs)),
     instruments,
-    logger: runtime.logger,
   });
 }
 
@@ -128,18 +148,15 @@ function providers(options: PresenceServiceModuleOptions): Provider[] {
         if (options.sources !== undefined) return options.sources;
         // Presence off needs no database.
         if (!presenceEnabled(settings)) return [];
-        const mappings = runtimeMappings(runtime);
-        return [
-          ...wireGuardSources(settings, runtime.logger, wgShowAllDump(), mappings),
-          ...tailscaleSources(settings, runtime.logger, mappings, undefined, tailscaleDeviceListWriter(runtime, settings.handshakeThresholdMs)),
-        ];
+        return presenceSources(settings, runtime.logger, { mappings: runtimeMappings(runtime), deviceList: runtime });
       },
     },
     {
       provide: OBSERVATION_SINK,
       inject: [RUNTIME, PRESENCE_SETTINGS, PRESENCE_INSTRUMENTS],
       useFactory: (runtime: ServiceRuntime, settings: PresenceSettings, instruments: PresenceInstruments): ObservationSink =>
-        options.sink ?? presenceTracker(settings, runtime, instruments),
+        options.sink ??
+        presenceTracker(settings, { publisher: runtime.bus, store: runtime.store, nodeId: runtime.config.node.id, logger: runtime.logger }, instruments),
     },
     PresenceService,
   ];

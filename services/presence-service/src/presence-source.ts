@@ -7,6 +7,8 @@ export interface PeerObservation {
   readonly deviceId: string;
   /** Name the peer is published under (a DNS label); sources that cannot name a peer leave it null. */
   readonly name: string | null;
+  /** The custom domain its names go under instead of the presence suffix (its mapping's); null: the suffix. */
+  readonly domain: string | null;
   /** WireGuard interface the peer belongs to; null for Tailscale. */
   readonly interface: string | null;
   /** Tunnel addresses (allowed IPs / Tailscale IPs), as the source reports them. */

@@ -76,14 +76,14 @@ export interface PresenceTrackerOptions {
 }
 
 function sameIdentity(a: PeerObservation, b: PeerObservation): boolean {
-  return a.name === b.name && a.addresses.length === b.addresses.length && a.addresses.every((address, i) => b.addresses[i] === address);
+  return a.name === b.name && a.domain === b.domain && a.addresses.length === b.addresses.length && a.addresses.every((address, i) => b.addresses[i] === address);
 }
 
 /**
  * The presence state machine (the ObservationSink of the poll loop). Per source
  * it keeps each peer's last decision, publishes DEVICE_ONLINE / DEVICE_OFFLINE
- * only on transitions (and DEVICE_ONLINE again when an online peer's name or
- * addresses change), and writes the online set to the key-value store with an
+ * only on transitions (and DEVICE_ONLINE again when an online peer's name,
+ * custom domain or addresses change), and writes the online set to the key-value store with an
  * expiry. State is committed only after the bus took the events, so a failed
  * publish is retried by the next poll.
  *
@@ -107,15 +107,21 @@ export class PresenceTracker implements ObservationSink {
   }
 
   async observe(sourceId: string, peers: readonly PeerObservation[]): Promise<void> {
+    await this.apply(sourceId, peers);
+  }
+
+  /** observe(), resolving with what it decided and published (`ghostdns haddns update`). */
+  async apply(sourceId: string, peers: readonly PeerObservation[]): Promise<PresencePlan> {
     const plan = await this.plan(sourceId, peers);
     if (plan.events.length > 0) await this.options.publisher.publish(Topics.presence, plan.events);
     this.bySource.set(sourceId, plan.next);
     for (const event of plan.events) {
       this.options.instruments.transitions.inc({ source: sourceId, type: event.type });
-      this.options.logger.info({ source: sourceId, device: event.device_id, name: event.name, interface: event.interface }, `presence: ${event.type}`);
+      this.options.logger.info({ source: sourceId, device: event.device_id, name: event.name, domain: event.domain, interface: event.interface }, `presence: ${event.type}`);
     }
     this.recordPeers(sourceId, plan.next);
     await this.writeSnapshot(sourceId, plan.next);
+    return plan;
   }
 
   /** Decides one poll without publishing or committing anything (also `ghostdns haddns update --dry-run`). */
@@ -170,7 +176,7 @@ export class PresenceTracker implements ObservationSink {
       last_handshake_us: peer.lastHandshakeUs,
       observed_at_us: observedAtUs,
       node_id: this.options.nodeId,
-      domain: null,
+      domain: peer.domain,
     };
   }
 
@@ -189,6 +195,7 @@ export class PresenceTracker implements ObservationSink {
         source: device.source,
         deviceId: device.deviceId,
         name: device.name,
+        domain: device.domain,
         interface: device.interface,
         addresses: device.addresses,
         lastHandshakeUs: device.lastHandshakeUs,
@@ -236,6 +243,7 @@ export class PresenceTracker implements ObservationSink {
         interface: observation.interface,
         addresses: observation.addresses,
         lastHandshakeUs: observation.lastHandshakeUs,
+        domain: observation.domain,
       });
     }
     const snapshot: PresenceSnapshot = { version: 1, nodeId: this.options.nodeId, sourceId, writtenAtUs: Date.now() * 1000, online };

@@ -1,25 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { assignLabels, defaultPeerLabel, hostAddresses, labelKey, sanitizeLabel } from '../src/names.js';
+import { assignLabels, defaultPeerLabel, hostAddresses, labelKey } from '../src/names.js';
 import { KEY } from './wg-keys.js';
-
-describe('sanitizeLabel', () => {
-  it.each([
-    ['laptop', 'laptop'],
-    ['Alice Laptop', 'alice-laptop'],
-    ["Zoë's iPhone (2)", 'zoe-s-iphone-2'],
-    ['__printer__', 'printer'],
-    ['a.b.c', 'a-b-c'],
-    ['-edge-', 'edge'],
-    ['x'.repeat(70), 'x'.repeat(63)],
-    [`${'a'.repeat(62)}-b`, 'a'.repeat(62)],
-    ['123', '123'],
-    ['!!!', null],
-    ['', null],
-    ['日本', null],
-  ])('%j -> %j', (raw, label) => {
-    expect(sanitizeLabel(raw)).toBe(label);
-  });
-});
 
 describe('tunnel addresses and default names', () => {
   it('keeps only host routes, without their prefix', () => {
@@ -38,10 +19,10 @@ describe('tunnel addresses and default names', () => {
 describe('assignLabels', () => {
   it('keeps unique labels and resolves collisions by (interface, key) order with a key-derived tag', () => {
     const labels = assignLabels([
-      { deviceId: KEY.phone, interface: 'wg1', label: 'laptop' },
-      { deviceId: KEY.laptop, interface: 'wg0', label: 'laptop' },
-      { deviceId: KEY.office, interface: 'wg0', label: 'office' },
-      { deviceId: KEY.router, interface: 'wg0', label: 'laptop' },
+      { deviceId: KEY.phone, interface: 'wg1', label: 'laptop', domain: null },
+      { deviceId: KEY.laptop, interface: 'wg0', label: 'laptop', domain: null },
+      { deviceId: KEY.office, interface: 'wg0', label: 'office', domain: null },
+      { deviceId: KEY.router, interface: 'wg0', label: 'laptop', domain: null },
     ]);
     expect(labels.get(labelKey('wg0', KEY.laptop))).toBe('laptop');
     expect(labels.get(labelKey('wg0', KEY.office))).toBe('office');
@@ -51,20 +32,31 @@ describe('assignLabels', () => {
   });
 
   it('is deterministic whatever the input order, and a tag does not move when other peers come and go', () => {
-    const a = { deviceId: KEY.laptop, interface: 'wg0', label: 'pc' };
-    const b = { deviceId: KEY.phone, interface: 'wg0', label: 'pc' };
-    const c = { deviceId: KEY.router, interface: 'wg0', label: 'pc' };
+    const a = { deviceId: KEY.laptop, interface: 'wg0', label: 'pc', domain: null };
+    const b = { deviceId: KEY.phone, interface: 'wg0', label: 'pc', domain: null };
+    const c = { deviceId: KEY.router, interface: 'wg0', label: 'pc', domain: null };
     const forward = assignLabels([a, b, c]);
     expect(assignLabels([c, b, a])).toEqual(forward);
     const withoutB = assignLabels([a, c]);
     expect(withoutB.get(labelKey('wg0', KEY.router))).toBe(forward.get(labelKey('wg0', KEY.router)));
   });
 
+  it('labels are unique per domain: the same label under a custom domain and under the suffix is two names', () => {
+    const labels = assignLabels([
+      { deviceId: KEY.laptop, interface: 'wg0', label: 'pc', domain: null },
+      { deviceId: KEY.phone, interface: 'wg0', label: 'pc', domain: 'home.example' },
+      { deviceId: KEY.router, interface: 'wg1', label: 'pc', domain: 'home.example' },
+    ]);
+    expect(labels.get(labelKey('wg0', KEY.laptop))).toBe('pc');
+    expect(labels.get(labelKey('wg0', KEY.phone))).toBe('pc');
+    expect(labels.get(labelKey('wg1', KEY.router))).toMatch(/^pc-[0-9a-f]{6}$/);
+  });
+
   it('a tagged label never takes a label another peer asked for, and stays within 63 characters', () => {
     const long = 'l'.repeat(63);
     const labels = assignLabels([
-      { deviceId: KEY.laptop, interface: 'wg0', label: long },
-      { deviceId: KEY.phone, interface: 'wg0', label: long },
+      { deviceId: KEY.laptop, interface: 'wg0', label: long, domain: null },
+      { deviceId: KEY.phone, interface: 'wg0', label: long, domain: null },
     ]);
     const tagged = labels.get(labelKey('wg0', KEY.phone)) ?? '';
     expect(tagged.length).toBeLessThanOrEqual(63);

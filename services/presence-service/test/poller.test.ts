@@ -7,6 +7,7 @@ const peer: PeerObservation = {
   source: 'WIREGUARD',
   deviceId: 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=',
   name: 'laptop',
+  domain: null,
   interface: 'wg0',
   addresses: ['10.8.0.2/32'],
   lastHandshakeUs: 1_700_000_000_000_000,
@@ -41,7 +42,7 @@ describe('PresencePoller', () => {
 
     expect(results).toEqual([
       { sourceId: 'wireguard:wg0', ok: true, peers: 1 },
-      { sourceId: 'wireguard:wg1', ok: false, peers: 0 },
+      { sourceId: 'wireguard:wg1', ok: false, peers: 0, error: new Error('wg: permission denied') },
     ]);
     expect(sink.seen).toEqual([{ sourceId: 'wireguard:wg0', peers: [peer] }]);
     expect(polled).toEqual([

@@ -254,3 +254,20 @@ async function waitForStored(done: () => boolean): Promise<void> {
   for (let i = 0; i < 100 && !done(); i++) await Promise.resolve();
   if (!done()) throw new Error('the device list was not stored');
 }
+
+describe('Tailscale mappings', () => {
+  it('a mapping renames a device and puts its names under its custom domain', async () => {
+    const source = new TailscaleSource({
+      reader: { read: async () => parseStatusJson(STATUS_JSON) },
+      mappings: {
+        read: async (sourceId) =>
+          new Map([['nNAS3CNTRL', { source: sourceId, deviceId: 'nNAS3CNTRL', name: 'storage', enabled: true, customDomain: 'home.example' }]]),
+      },
+    });
+    expect((await source.poll()).map((p) => [p.deviceId, p.name, p.domain])).toEqual([
+      ['nSELF1CNTRL', 'gateway', null],
+      ['nPHONE2CNTRL', 'amelies-iphone', null],
+      ['nNAS3CNTRL', 'storage', 'home.example'],
+    ]);
+  });
+});

@@ -45,6 +45,7 @@ const peer = (overrides: Partial<PeerObservation> = {}): PeerObservation => ({
   source: 'WIREGUARD',
   deviceId: KEY.laptop,
   name: 'laptop',
+  domain: null,
   interface: 'wg0',
   addresses: ['10.8.0.2'],
   lastHandshakeUs: T0,
@@ -81,7 +82,7 @@ describe('PresenceTracker', () => {
     expect(types()).toEqual(['DEVICE_ONLINE:laptop']);
     expect(publisher.events[0]).toEqual({
       event_id: 'e1', type: 'DEVICE_ONLINE', source: 'WIREGUARD', device_id: KEY.laptop, name: 'laptop', interface: 'wg0',
-      addresses: ['10.8.0.2'], last_handshake_us: T0, observed_at_us: T0 + S, node_id: 'node-a',
+      addresses: ['10.8.0.2'], last_handshake_us: T0, observed_at_us: T0 + S, node_id: 'node-a', domain: null,
     });
     await tracker.observe('wireguard', [peer({ observedAtUs: T0 + 301 * S })]);
     expect(types()).toEqual(['DEVICE_ONLINE:laptop', 'DEVICE_OFFLINE:laptop']);
@@ -115,6 +116,33 @@ describe('PresenceTracker', () => {
     expect(types()).toEqual(['DEVICE_ONLINE:laptop', 'DEVICE_ONLINE:phone', 'DEVICE_ONLINE:alice', 'DEVICE_OFFLINE:phone']);
     expect(publisher.events.at(-1)?.device_id).toBe(KEY.phone);
     expect(tracker.peersOf('wireguard').size).toBe(1);
+  });
+
+  it('publishes the custom domain; a domain change republishes an online peer, not an offline one; a removed peer leaves with its domain', async () => {
+    const { tracker, publisher } = setup();
+    const seen = () => publisher.events.map((e) => `${e.type}:${e.name}.${e.domain ?? '(suffix)'}`);
+    await tracker.observe('wireguard', [peer({ domain: 'home.example' })]);
+    await tracker.observe('wireguard', [peer({ domain: 'home.example', observedAtUs: T0 + 2 * S })]);
+    await tracker.observe('wireguard', [peer({ domain: null, observedAtUs: T0 + 3 * S })]);
+    expect(seen()).toEqual(['DEVICE_ONLINE:laptop.home.example', 'DEVICE_ONLINE:laptop.(suffix)']);
+    await tracker.observe('wireguard', [peer({ domain: null, observedAtUs: T0 + 301 * S })]);
+    await tracker.observe('wireguard', [peer({ domain: 'lab.example', observedAtUs: T0 + 302 * S })]);
+    expect(seen().slice(2)).toEqual(['DEVICE_OFFLINE:laptop.(suffix)']);
+    await tracker.observe('wireguard', [peer({ domain: 'lab.example', lastHandshakeUs: T0 + 400 * S, observedAtUs: T0 + 401 * S })]);
+    await tracker.observe('wireguard', []);
+    expect(seen().slice(3)).toEqual(['DEVICE_ONLINE:laptop.lab.example', 'DEVICE_OFFLINE:laptop.lab.example']);
+  });
+
+  it('after a restart a peer whose custom domain changed while it was down is published online again, the others are not', async () => {
+    const store = createMemoryKeyValueStore({ maxEntries: 100 });
+    const phone = (overrides: Partial<PeerObservation> = {}) => peer({ deviceId: KEY.phone, name: 'phone', addresses: ['10.8.0.3'], domain: 'home.example', ...overrides });
+    await setup(store).tracker.observe('wireguard', [peer(), phone()]);
+    const restarted = setup(store);
+    await restarted.tracker.observe('wireguard', [peer({ observedAtUs: T0 + 3 * S }), phone({ observedAtUs: T0 + 3 * S })]);
+    expect(restarted.publisher.events).toEqual([]);
+    const again = setup(store);
+    await again.tracker.observe('wireguard', [peer({ observedAtUs: T0 + 6 * S }), phone({ observedAtUs: T0 + 6 * S, domain: 'lab.example' })]);
+    expect(again.publisher.events.map((e) => [e.type, e.name, e.domain])).toEqual([['DEVICE_ONLINE', 'phone', 'lab.example']]);
   });
 
   it('first poll after a start publishes offline peers once, so no resolver keeps a stale name; later new offline peers are quiet', async () => {

@@ -49,7 +49,7 @@ describe('WireGuardSource', () => {
     expect(peers[1]?.lastHandshakeUs).toBeNull();
   });
 
-  it('a database mapping names the peer before any comment; a disabled mapping leaves it unnamed (never online)', async () => {
+  it('a database mapping names the peer before any comment and gives its domain; a disabled mapping leaves it unnamed (never online)', async () => {
     const source = new WireGuardSource({
       dump: { read: async () => DUMP },
       configs: configReader,
@@ -57,18 +57,35 @@ describe('WireGuardSource', () => {
       mappings: {
         read: async (sourceId) =>
           new Map([
-            [KEY.laptop, { source: sourceId, deviceId: KEY.laptop, name: 'work-laptop', enabled: true }],
-            [KEY.office, { source: sourceId, deviceId: KEY.office, name: 'office', enabled: false }],
+            [KEY.laptop, { source: sourceId, deviceId: KEY.laptop, name: 'work-laptop', enabled: true, customDomain: 'home.example' }],
+            [KEY.office, { source: sourceId, deviceId: KEY.office, name: 'office', enabled: false, customDomain: null }],
           ]),
       },
     });
     const peers = await source.poll();
-    expect(peers.map((p) => [p.interface, p.name])).toEqual([
-      ['wg0', 'work-laptop'],
-      ['wg0', 'peer-10-8-0-3'],
-      ['wg1', expect.stringMatching(/^peer-[0-9a-f]{8}$/)],
-      ['wg1', null],
+    expect(peers.map((p) => [p.interface, p.name, p.domain])).toEqual([
+      ['wg0', 'work-laptop', 'home.example'],
+      ['wg0', 'peer-10-8-0-3', null],
+      ['wg1', expect.stringMatching(/^peer-[0-9a-f]{8}$/), null],
+      ['wg1', null, null],
     ]);
+  });
+
+  it('a label is unique under its domain: a mapped peer under a custom domain keeps a label a peer under the suffix has', async () => {
+    const mapped = (domain: string | null) =>
+      new WireGuardSource({
+        dump: { read: async () => DUMP },
+        configs: configReader,
+        interfaces: ['wg0', 'wg1'],
+        mappings: {
+          read: async (sourceId) => new Map([[KEY.office, { source: sourceId, deviceId: KEY.office, name: 'alice-s-laptop', enabled: true, customDomain: domain }]]),
+        },
+      });
+    const office = async (domain: string | null) => (await mapped(domain).poll()).find((p) => p.deviceId === KEY.office && p.interface === 'wg1');
+    expect(await office('office.example')).toMatchObject({ name: 'alice-s-laptop', domain: 'office.example' });
+    const underSuffix = await office(null);
+    expect(underSuffix?.name).toMatch(/^alice-s-laptop-[0-9a-f]{6}$/);
+    expect(underSuffix?.domain).toBeNull();
   });
 
   it('mappings that cannot be read reject the poll', async () => {

@@ -16,7 +16,9 @@ export type ApiErrorCode =
   | 'GHOSTDNS_API_RESOLVER_UNAVAILABLE'
   | 'GHOSTDNS_API_NAME_NOT_FOUND'
   | 'GHOSTDNS_API_RESOLVE_FAILED'
-  | 'GHOSTDNS_API_DEVICES_UNAVAILABLE';
+  | 'GHOSTDNS_API_DEVICES_UNAVAILABLE'
+  | 'GHOSTDNS_API_MAPPING_NOT_FOUND'
+  | 'GHOSTDNS_API_PRESENCE_UNAVAILABLE';
 
 /**
  * An error meant for the HTTP client: its code and message are safe to show; its cause is not.
@@ -36,8 +38,8 @@ export class ApiError extends Error {
   }
 }
 
-export function invalidParameter(parameter: string, problem: string): ApiError {
-  return new ApiError('GHOSTDNS_API_INVALID_PARAMETER', 400, `query parameter '${parameter}' ${problem}`);
+export function invalidParameter(parameter: string, problem: string, location: 'query' | 'path' = 'query'): ApiError {
+  return new ApiError('GHOSTDNS_API_INVALID_PARAMETER', 400, `${location} parameter '${parameter}' ${problem}`);
 }
 
 /** 400 naming the body field (dotted path, e.g. `metadata.service`). */

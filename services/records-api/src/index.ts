@@ -18,12 +18,14 @@ export {
   type StatsWindow,
 } from './stats/window.js';
 export { ApiError, invalidParameter, invalidField, type ApiErrorCode, type ApiErrorBody } from './errors.js';
-export { RECORDS_STORE, TOKEN_STORE } from './tokens.js';
+export { RECORDS_STORE, TOKEN_STORE, PRESENCE_STORE } from './tokens.js';
 export { RecordsController } from './records/records.controller.js';
 export { RecordsService, toResponse, type RecordResponse, type WriteContext, type PostResult, type RecordsInstruments } from './records/records.service.js';
 export { PgRecordsStore, type RecordRow, type RecordsStore, type RecordsTx, type AuditEntry } from './records/records.repository.js';
 export * from './records/validation.js';
-export { TokenService, actorOf, tokenFromHeaders, ADMIN_TOKEN_FILE, type Principal, type CreatedToken, type AuthHeaders } from './auth/token.service.js';
+export {
+  TokenService, actorOf, tokenFromHeaders, ADMIN_TOKEN_FILE, type Principal, type CreatedToken, type AuthHeaders,
+} from './auth/token.service.js';
 export { PgTokenStore, type TokenRow, type TokenStore, type NewTokenRow } from './auth/token.repository.js';
 export { generateToken, hashToken, grants, isScope, looksLikeToken, SCOPES, TOKEN_PREFIX, type Scope, type NewToken } from './auth/token-crypto.js';
 export { RateLimiter } from './http/rate-limiter.js';
@@ -35,3 +37,15 @@ export { AnalyticsRepository, type AnalyticsSource } from './analytics/analytics
 export { ResolveService, RESOLVE_TYPES, type ResolveResponse, type AnswerSource } from './resolve/resolve.service.js';
 export { udpExchange, targetOf, type DnsExchange } from './resolve/dns-exchange.js';
 export { OPENAPI_FILE, openApiDocument } from './docs/docs.controller.js';
+export {
+  PresenceService, encodeDeviceCursor, decodeDeviceCursor, DEFAULT_PRESENCE_LIMIT, MAX_PRESENCE_LIMIT,
+  type PresencePeerResponse, type PresenceMappingResponse, type Page, type PutResult,
+} from './presence/presence.service.js';
+export {
+  PgPresenceStore, LATEST_PEERS_SQL, MAPPINGS_SQL,
+  type PresenceStore, type MappingTx, type MappingRow, type MappingValues, type PeerStateRow, type PeerQuery, type DevicePage,
+} from './presence/presence.repository.js';
+export {
+  PRESENCE_SOURCES, parseMappingPut, parseDeviceKey, parseSource, isDeviceId,
+  type PresenceSourceId, type DeviceKey, type MappingInput,
+} from './presence/validation.js';

@@ -17,13 +17,17 @@ import { AnalyticsService } from './analytics/analytics.service.js';
 import { LogsRepository } from './analytics/logs.repository.js';
 import { LogsService } from './analytics/logs.service.js';
 import { DocsController } from './docs/docs.controller.js';
+import { RecordHealthLifecycle } from './health/record-health.lifecycle.js';
+import { PresenceController } from './presence/presence.controller.js';
+import { PgPresenceStore, type PresenceStore } from './presence/presence.repository.js';
+import { PresenceService } from './presence/presence.service.js';
 import { targetOf, udpExchange } from './resolve/dns-exchange.js';
 import { ResolveController } from './resolve/resolve.controller.js';
 import { ResolveService } from './resolve/resolve.service.js';
 import { StatsController } from './stats/stats.controller.js';
 import { StatsRepository } from './stats/stats.repository.js';
 import { StatsService } from './stats/stats.service.js';
-import { RECORDS_API_DB_POOL, RECORDS_STORE, TOKEN_STORE } from './tokens.js';
+import { PRESENCE_STORE, RECORDS_API_DB_POOL, RECORDS_STORE, TOKEN_STORE } from './tokens.js';
 
 function instruments(runtime: ServiceRuntime): RecordsInstruments {
   const changes = counter(runtime.metrics, {
@@ -54,13 +58,16 @@ function resolveService(runtime: ServiceRuntime, store: RecordsStore): ResolveSe
 /**
  * The REST API GhostScale calls: GET /api/v1/stats, records CRUD
  * (/api/v1/records), API tokens and the write audit trail; logs, audit,
- * top-N, device activity, nodes, resolve and the OpenAPI document (/api/docs). Expects RUNTIME
+ * top-N, device activity, nodes, resolve, presence peers and their mappings
+ * (/api/v1/presence) and the OpenAPI document (/api/docs). Expects RUNTIME
  * (ServiceRuntime) from the host's global RuntimeModule. Needs the database:
  * without one the boot fails with the runtime's ConfigError naming
  * DATABASE_URL. The runtime's own `database` probe covers /readyz.
  */
 @Module({
-  controllers: [StatsController, RecordsController, AnalyticsController, ResolveController, DocsController, TailscaleDevicesController],
+  controllers: [
+    StatsController, RecordsController, AnalyticsController, ResolveController, DocsController, TailscaleDevicesController, PresenceController,
+  ],
   providers: [
     {
       provide: RECORDS_API_DB_POOL,
@@ -80,8 +87,15 @@ function resolveService(runtime: ServiceRuntime, store: RecordsStore): ResolveSe
     { provide: LogsService, inject: [RECORDS_API_DB_POOL], useFactory: (pool: pg.Pool) => new LogsService(new LogsRepository(pool)) },
     { provide: AnalyticsService, inject: [RECORDS_API_DB_POOL], useFactory: (pool: pg.Pool) => new AnalyticsService(new AnalyticsRepository(pool)) },
     { provide: ResolveService, inject: [RUNTIME, RECORDS_STORE], useFactory: resolveService },
+    { provide: PRESENCE_STORE, inject: [RECORDS_API_DB_POOL], useFactory: (pool: pg.Pool): PresenceStore => new PgPresenceStore(pool) },
+    {
+      provide: PresenceService,
+      inject: [PRESENCE_STORE, RUNTIME],
+      useFactory: (store: PresenceStore, runtime: ServiceRuntime) => new PresenceService(store, runtime.config.presence.suffix),
+    },
     { provide: TailscaleDevicesService, inject: [RUNTIME], useFactory: (runtime: ServiceRuntime) => new TailscaleDevicesService(runtime.store) },
     ApiSetup,
+    RecordHealthLifecycle,
   ],
 })
 export class RecordsApiModule {}

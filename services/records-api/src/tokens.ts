@@ -4,3 +4,5 @@ export const RECORDS_API_DB_POOL = Symbol.for('ghostdns.records-api.db-pool');
 export const RECORDS_STORE = Symbol.for('ghostdns.records-api.records-store');
 /** TokenStore (PgTokenStore). */
 export const TOKEN_STORE = Symbol.for('ghostdns.records-api.token-store');
+/** PresenceStore (PgPresenceStore). */
+export const PRESENCE_STORE = Symbol.for('ghostdns.records-api.presence-store');

@@ -75,6 +75,12 @@ describe('OpenAPI document (services/records-api/openapi.json)', () => {
     const routes = nestRoutes();
     expect(routes.length).toBeGreaterThanOrEqual(15);
     expect(documentedRoutes()).toEqual(routes);
+    expect(routes).toEqual(expect.arrayContaining([
+      'get /api/v1/presence/peers',
+      'get /api/v1/presence/mappings',
+      'put /api/v1/presence/mappings/{source}/{deviceId}',
+      'delete /api/v1/presence/mappings/{source}/{deviceId}',
+    ]));
   });
 
   it('every documented route is registered on the running Fastify instance', () => {

@@ -129,3 +129,35 @@ describe('RecordsService get/put/delete/list/snapshot', () => {
     expect(bus.events.map((e) => `${e.op} ${e.type} ${e.actor}`).sort()).toEqual(['UPSERT A system:snapshot', 'UPSERT TXT system:snapshot']);
   });
 });
+
+describe('RecordsService with health checks (metadata.health_check)', () => {
+  const register = (values: string[]) =>
+    service.post({ domain: 'grafana.company.ts.net', type: 'A', values, metadata: { service: 'grafana', health_check: '/api/health', port: 3000 } }, ctx);
+  const failTwice = (value: string): void => {
+    const target = service.health.targets([...store.rows.values()]).find((t) => t.value === value);
+    if (target === undefined) throw new Error(`no probe target for ${value}`);
+    service.health.observe(target, false);
+    service.health.observe(target, false);
+  };
+
+  it('refuses a health check it cannot probe, naming the field', async () => {
+    await expect(service.post({ domain: 'x.ts.net', type: 'A', value: '100.64.0.1', metadata: { health_check: 'health' } }, ctx))
+      .rejects.toMatchObject({ status: 400, message: expect.stringContaining('metadata.health_check') as unknown });
+  });
+
+  it('publishes the healthy values only, shows the withheld ones, and withdraws the RRset while none is healthy', async () => {
+    const created = await register(['100.64.0.1', '100.64.0.2']);
+    failTwice('100.64.0.2');
+    await service.publishHealth(['grafana.company.ts.net']);
+    expect(bus.events.at(-1)).toMatchObject({ op: 'UPSERT', values: ['100.64.0.1'], actor: 'system:health-check' });
+    expect(await service.get(created.record?.id ?? '')).toMatchObject({ values: ['100.64.0.1', '100.64.0.2'], unhealthy_values: ['100.64.0.2'] });
+    // A write of the same name keeps the verdicts: the withheld value stays out.
+    await service.post({ domain: 'grafana.company.ts.net', type: 'A', value: '100.64.0.3' }, ctx);
+    expect(bus.events.at(-1)).toMatchObject({ op: 'UPSERT', values: ['100.64.0.1', '100.64.0.3'] });
+    failTwice('100.64.0.1');
+    failTwice('100.64.0.3');
+    await service.publishHealth(['grafana.company.ts.net']);
+    expect(bus.events.at(-1)).toMatchObject({ op: 'DELETE', values: [] });
+    expect(store.rows.size).toBe(1);
+  });
+});

@@ -14,6 +14,7 @@ export { DnsDohServer, checkDohRequest, type DnsDohServerOptions } from './serve
 export { readEdns, truncateForUdp, fitForTransport, maxUdpResponseSize, type EdnsInfo } from './dns/edns.js';
 export { resolveForwardZones, resolveTlsUpstream, resolvePlainUpstream } from './upstream/config.js';
 export { QueryEventProducer, type QueryEventProducerOptions } from './events/producer.js';
+export { DeviceIdentityIndex, type DeviceIdentityLookup } from './device-identity.js';
 export { MemoryQueueSink, type MemoryQueueSinkOptions, type QueryEventSink } from './events/sink.js';
 export { SpoolingSink, QueryEventSpoolCodec, type SpoolingSinkOptions } from './events/spooling-sink.js';
 export { DiskSpool, type DiskSpoolOptions } from './events/spool.js';

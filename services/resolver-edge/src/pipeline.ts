@@ -11,6 +11,7 @@ import type { GhostConfig } from '@ghostdns/config';
 import { buildSlipResponse, createAccessStages } from './access/index.js';
 import type { FastPathGuard } from './cache/index.js';
 import { createCacheStage, type SharedCacheStore } from './cache/index.js';
+import type { DeviceIdentityIndex } from './device-identity.js';
 import type { Resolver } from './dns/resolver.js';
 import type { EdgeLogger, ResolverMetrics } from './metrics.js';
 import { createPolicyStage } from './policy/index.js';
@@ -25,6 +26,8 @@ export interface PipelineContext {
   readonly bus: Pick<EventBus, 'subscribe'> | null;
   /** The runtime's shared key-value store (Redis in distributed mode): the cache's optional second level. */
   readonly store?: SharedCacheStore | null;
+  /** The process's device identities, fed by the presence events the local-data stage applies. */
+  readonly devices?: DeviceIdentityIndex | null;
 }
 
 export interface PipelineStage {

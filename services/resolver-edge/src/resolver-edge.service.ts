@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { RUNTIME, type ServiceRuntime } from '@ghostdns/runtime';
 import { shouldRunWorkers } from './cluster/primary.js';
+import { DeviceIdentityIndex } from './device-identity.js';
 import { noopResolverMetrics, type EdgeLogger } from './metrics.js';
 import { createPrometheusResolverMetrics } from './prometheus-metrics.js';
 import { ResolverEdge, type ResolverEdgeAddresses } from './resolver-edge.js';
@@ -89,6 +90,8 @@ export class ResolverEdgeService implements OnApplicationBootstrap, BeforeApplic
     const spoolDir = config.spool.dir ?? join(config.data.dir, 'spool');
     const metrics = workers ? noopResolverMetrics : createPrometheusResolverMetrics(runtime.metrics);
     this.logger = runtime.logger.child({ component: 'resolver-edge' });
+    // One per process: the pipeline's presence events feed it, our events and the taps' read it.
+    const devices = new DeviceIdentityIndex();
     this.edge = new ResolverEdge({
       config,
       publisher: runtime.bus,
@@ -102,6 +105,7 @@ export class ResolverEdgeService implements OnApplicationBootstrap, BeforeApplic
       // On Kafka, events are built and published on a thread of their own with its own
       // producer. The in-process bus (standalone) keeps them here: its consumers live here.
       eventThread: runtime.bus.kind === 'kafka' ? { clientIdSuffix: 'resolver-edge-events' } : null,
+      devices,
     });
     runtime.readiness.register('resolver-edge', () => this.edge.listening);
     if (workers) runtime.metricsSources.add('resolver-edge-workers', () => this.edge.workerMetrics());
@@ -113,6 +117,7 @@ export class ResolverEdgeService implements OnApplicationBootstrap, BeforeApplic
           stateDir: join(config.data.dir, 'taps'),
           registry: runtime.metrics,
           sinkMetrics: metrics,
+          devices,
           logger: runtime.logger.child({ component: 'taps' }),
         })
       : null;

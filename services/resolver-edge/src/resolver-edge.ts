@@ -10,6 +10,7 @@ import { QueryHandler } from './dns/handler.js';
 import { ForwardingResolver } from './dns/resolver.js';
 import { buildPipeline, type Pipeline } from './pipeline.js';
 import { findCacheStage, type SharedCacheStore } from './cache/index.js';
+import { DeviceIdentityIndex } from './device-identity.js';
 import { shouldRunWorkers, startWorkerPool, type WorkerPool } from './cluster/primary.js';
 import type { UdpSocketFactory } from './dns/udp.js';
 import { ResolverEdgeError } from './errors.js';
@@ -55,6 +56,11 @@ export interface ResolverEdgeOptions {
   store?: SharedCacheStore | null;
   /** Replaces node:net / node:tls for TCP and DoT upstream connections. */
   streamConnector?: StreamConnector;
+  /**
+   * The process's device identities: fed by the presence events the pipeline applies, read by
+   * every event builder (ResolverEdgeService shares it with the taps). Default: one of its own.
+   */
+  devices?: DeviceIdentityIndex;
 }
 
 export interface ResolverEdgeAddresses {
@@ -80,6 +86,7 @@ export class ResolverEdge {
   private readonly options: ResolverEdgeOptions;
   private readonly metrics: ResolverMetrics;
   private readonly logger: EdgeLogger;
+  private readonly devices: DeviceIdentityIndex;
   private readonly recorder: AnswerRecorder;
   private forwarder: UpstreamForwarder | null = null;
   private udp: DnsUdpServer | null = null;
@@ -95,6 +102,7 @@ export class ResolverEdge {
     this.options = options;
     this.metrics = options.metrics ?? noopResolverMetrics;
     this.logger = options.logger ?? silentLogger;
+    this.devices = options.devices ?? new DeviceIdentityIndex();
     this.recorder = this.createRecorder();
   }
 
@@ -108,9 +116,10 @@ export class ResolverEdge {
         clientIdSuffix: eventThread.clientIdSuffix,
         metrics: this.metrics,
         logger: this.logger,
+        devices: this.devices,
       });
     }
-    return new QueryEventProducer({ node: config.node, sink: sink ?? this.createSink(), logger: this.logger });
+    return new QueryEventProducer({ node: config.node, sink: sink ?? this.createSink(), devices: this.devices, logger: this.logger });
   }
 
   private spoolDir(): string | null {
@@ -176,7 +185,10 @@ export class ResolverEdge {
       ...(await upstreamCa(this.options.config)),
     });
     const pipeline = buildPipeline(
-      { config: this.options.config, metrics: this.metrics, logger: this.logger, bus: this.options.bus ?? null, store: this.options.store ?? null },
+      {
+        config: this.options.config, metrics: this.metrics, logger: this.logger, bus: this.options.bus ?? null, store: this.options.store ?? null,
+        devices: this.devices,
+      },
       new ForwardingResolver(this.forwarder),
     );
     await pipeline.start();

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { parseConfig } from '@ghostdns/config';
-import { loadSchema, type QueryEvent } from '@ghostdns/contracts';
-import { describe, expect, it } from 'vitest';
+import { loadSchema, type DeviceIdentity, type PresenceEvent, type QueryEvent } from '@ghostdns/contracts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { DeviceIdentityCopy, DeviceIdentityIndex, noDeviceIdentities } from '../src/device-identity.js';
 import type { AnsweredQuery } from '../src/dns/handler.js';
 import {
   CACHE_STATUSES, MAX_ANSWER_RECORD_BYTES, POLICY_ACTIONS, readAnswerRecords, TRANSPORTS, writeAnswerRecord,
@@ -24,9 +25,22 @@ const base: AnsweredQuery = {
   upstreamLatencyUs: null,
 };
 
+let seq = 0;
+const presence = (device: string, name: string, addresses: string[]): PresenceEvent => ({
+  event_id: `p${++seq}`, type: 'DEVICE_ONLINE', source: 'WIREGUARD', device_id: device, name, interface: 'wg0', addresses,
+  last_handshake_us: null, observed_at_us: 1_700_000_000_000_000, node_id: 'node-a', domain: null,
+});
+const LAPTOP: DeviceIdentity = { source: 'WIREGUARD', device_id: 'wg-key-55', name: 'laptop' };
+
+/** The device identities both paths are given: base's client and one IPv6 client are VPN devices. */
+const devices = new DeviceIdentityIndex();
+devices.apply(presence(LAPTOP.device_id, LAPTOP.name, ['192.0.2.55/32', '2001:db8::1:2:3/128']));
+
 /** What QueryEventProducer.build makes of an answer: the reference the record path must equal. */
 function built(answer: AnsweredQuery, responseTimeUs: number): QueryEvent {
-  const producer = new QueryEventProducer({ node: { id: 'edge-1', pop: 'ams' }, sink: { offer: () => undefined, depth: 0, close: async () => undefined } });
+  const producer = new QueryEventProducer({
+    node: { id: 'edge-1', pop: 'ams' }, sink: { offer: () => undefined, depth: 0, close: async () => undefined }, devices,
+  });
   return producer.build(answer, responseTimeUs);
 }
 
@@ -34,29 +48,45 @@ function throughRecord(answer: AnsweredQuery, responseTimeUs: number): QueryEven
   const buf = Buffer.alloc(MAX_ANSWER_RECORD_BYTES);
   const end = writeAnswerRecord(buf, 0, answer, responseTimeUs);
   const out: QueryEvent[] = [];
-  expect(readAnswerRecords(buf, end, { node: { id: 'edge-1', pop: 'ams' }, newEventId: () => 'id' }, out)).toBe(1);
+  // The thread's copy, as the recorder keeps it.
+  const copy = new DeviceIdentityCopy();
+  copy.update(devices.entries());
+  expect(readAnswerRecords(buf, end, { node: { id: 'edge-1', pop: 'ams' }, newEventId: () => 'id' }, copy, out)).toBe(1);
   return out[0];
 }
 
 describe('answer records', () => {
-  const cases: { name: string; answer: AnsweredQuery }[] = [
-    { name: 'a cache hit over UDP/IPv4', answer: base },
+  const cases: { name: string; answer: AnsweredQuery; device: DeviceIdentity | null }[] = [
+    { name: 'a cache hit over UDP/IPv4 from a VPN device', answer: base, device: LAPTOP },
     {
-      name: 'a miss over TCP/IPv6 with upstream and latency',
+      name: 'a miss over TCP/IPv6 with upstream and latency, from a VPN device',
       answer: { ...base, client: { address: '2001:db8::1:2:3', port: 65535, family: 'IPv6', transport: 'TCP' }, cacheStatus: 'MISS', upstream: '127.0.0.1:53', upstreamLatencyUs: 420 },
+      device: LAPTOP,
     },
-    { name: 'DoH, blocked, NONE', answer: { ...base, client: { ...base.client, transport: 'DOH' }, cacheStatus: 'NONE', policyAction: 'BLOCKED' } },
-    { name: 'no readable question (FORMERR)', answer: { ...base, question: null } },
-    { name: 'a response shorter than a header', answer: { ...base, response: Buffer.alloc(3) } },
-    { name: 'the root name', answer: { ...base, question: { name: '', type: 2, class: 1, end: 17 } } },
+    {
+      name: 'the VPN device\'s IPv4 address through a dual-stack socket',
+      answer: { ...base, client: { address: '::ffff:192.0.2.55', port: 5353, family: 'IPv6', transport: 'UDP' } },
+      device: LAPTOP,
+    },
+    { name: 'a client that is no VPN device', answer: { ...base, client: { ...base.client, address: '198.51.100.7' } }, device: null },
+    { name: 'DoH, blocked, NONE', answer: { ...base, client: { ...base.client, transport: 'DOH' }, cacheStatus: 'NONE', policyAction: 'BLOCKED' }, device: LAPTOP },
+    { name: 'no readable question (FORMERR)', answer: { ...base, question: null }, device: LAPTOP },
+    { name: 'a response shorter than a header', answer: { ...base, response: Buffer.alloc(3) }, device: LAPTOP },
+    { name: 'the root name', answer: { ...base, question: { name: '', type: 2, class: 1, end: 17 } }, device: LAPTOP },
     {
       name: 'a 253-character name with escapes and a non-ASCII label',
       answer: { ...base, question: { name: `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.\\032x.bücher`, type: 28, class: 3, end: 0 } },
+      device: LAPTOP,
     },
-    { name: 'rate limited, stale, DoT', answer: { ...base, client: { ...base.client, transport: 'DOT' }, cacheStatus: 'STALE', policyAction: 'RATE_LIMITED' } },
+    {
+      name: 'rate limited, stale, DoT',
+      answer: { ...base, client: { ...base.client, transport: 'DOT' }, cacheStatus: 'STALE', policyAction: 'RATE_LIMITED' },
+      device: LAPTOP,
+    },
   ];
-  it.each(cases)('decode to what QueryEventProducer builds: $name', ({ answer }) => {
+  it.each(cases)('decode to what QueryEventProducer builds: $name', ({ answer, device }) => {
     const expected = { ...built(answer, 1_700_000_000_000_900), event_id: 'id' };
+    expect(expected.device).toEqual(device);
     expect(throughRecord(answer, 1_700_000_000_000_900)).toEqual(expected);
   });
 
@@ -65,7 +95,7 @@ describe('answer records', () => {
     let end = 0;
     for (let i = 0; i < 3; i++) end = writeAnswerRecord(buf, end, { ...base, client: { ...base.client, port: 1000 + i } }, i);
     const out: QueryEvent[] = [];
-    expect(readAnswerRecords(buf, end - 1, { node: { id: 'n', pop: 'p' }, newEventId: () => 'x' }, out)).toBe(2);
+    expect(readAnswerRecords(buf, end - 1, { node: { id: 'n', pop: 'p' }, newEventId: () => 'x' }, noDeviceIdentities, out)).toBe(2);
     expect(out.map((e) => e.client_port)).toEqual([1000, 1001]);
   });
 
@@ -100,7 +130,9 @@ class StandInThread extends EventEmitter implements EventThreadHandle {
   }
 }
 
-function recorderWith(options: { maxInFlightBytes?: number } = {}): { recorder: ThreadedEventRecorder; threads: StandInThread[]; metrics: RecordingMetrics } {
+function recorderWith(
+  options: { maxInFlightBytes?: number; devices?: DeviceIdentityIndex } = {},
+): { recorder: ThreadedEventRecorder; threads: StandInThread[]; metrics: RecordingMetrics } {
   const threads: StandInThread[] = [];
   const metrics = new RecordingMetrics();
   const recorder = new ThreadedEventRecorder({
@@ -130,7 +162,7 @@ describe('ThreadedEventRecorder', () => {
     for (const m of sent) {
       if (m.type !== 'records') continue;
       const out: QueryEvent[] = [];
-      expect(readAnswerRecords(Buffer.from(m.buffer, 0, m.length), m.length, { node: { id: 'n', pop: 'p' }, newEventId: () => 'x' }, out)).toBe(m.count);
+      expect(readAnswerRecords(Buffer.from(m.buffer, 0, m.length), m.length, { node: { id: 'n', pop: 'p' }, newEventId: () => 'x' }, noDeviceIdentities, out)).toBe(m.count);
       ports.push(...out.map((e) => e.client_port));
     }
     expect(recorder.depth).toBe(300);
@@ -187,5 +219,77 @@ describe('ThreadedEventRecorder', () => {
     expect(inFlight).toBeGreaterThan(0);
     thread.emit('exit', 1);
     expect(metrics.count('events_dropped')).toBe(inFlight);
+  });
+});
+
+describe('ThreadedEventRecorder: device identities for the thread', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+  const types = (thread: StandInThread): string[] => thread.received.map((m) => m.type);
+  const entriesOf = (m: ToEventThread | undefined): Map<string, DeviceIdentity | null> =>
+    new Map(m?.type === 'devices' ? m.entries : []);
+
+  /** Plays the thread: applies the devices messages and decodes the records in the order they were sent. */
+  function decodeAsTheThread(thread: StandInThread): QueryEvent[] {
+    const copy = new DeviceIdentityCopy();
+    const out: QueryEvent[] = [];
+    for (const m of thread.received) {
+      if (m.type === 'devices') copy.update(m.entries);
+      if (m.type === 'records') readAnswerRecords(Buffer.from(m.buffer, 0, m.length), m.length, { node: { id: 'n', pop: 'p' }, newEventId: () => 'x' }, copy, out);
+    }
+    return out;
+  }
+
+  it('tells a new thread every known address before any record', () => {
+    const index = new DeviceIdentityIndex();
+    index.apply(presence('k1', 'laptop', ['192.0.2.55/32', 'fd00::2/128']));
+    const { threads } = recorderWith({ devices: index });
+    expect(threads[0]?.received).toEqual([{ type: 'devices', entries: index.entries() }]);
+    expect(recorderWith().threads[0]?.received).toEqual([]);
+  });
+
+  it('sends the changes of one turn together, after the records answered before them and ahead of later ones', async () => {
+    const index = new DeviceIdentityIndex();
+    const { recorder, threads } = recorderWith({ devices: index });
+    const thread = threads[0];
+    recorder.record({ ...base, client: { ...base.client, port: 1 } }, 1);
+    index.apply(presence(LAPTOP.device_id, LAPTOP.name, ['192.0.2.55/32']));
+    index.apply(presence('k2', 'phone', ['192.0.2.56/32']));
+    recorder.record({ ...base, client: { ...base.client, port: 2 } }, 2);
+    expect(types(thread)).toEqual(['records']);
+    await nextTurn();
+    expect(types(thread)).toEqual(['records', 'devices']);
+    const added = entriesOf(thread.received[1]);
+    expect(added.get('192.0.2.55')).toEqual(LAPTOP);
+    expect(added.get('::ffff:192.0.2.56')).toEqual({ source: 'WIREGUARD', device_id: 'k2', name: 'phone' });
+    expect(added.size).toBe(6);
+
+    index.apply(presence(LAPTOP.device_id, LAPTOP.name, []));
+    recorder.record({ ...base, client: { ...base.client, port: 3 } }, 3);
+    // Closing before the turn ends still sends the change ahead of the record answered after it.
+    const closing = recorder.close(1_000);
+    expect(types(thread)).toEqual(['records', 'devices', 'records', 'devices', 'records', 'close']);
+    expect(entriesOf(thread.received[3]).get('192.0.2.55')).toBeNull();
+    thread.reply({ type: 'closed' });
+    await closing;
+
+    expect(decodeAsTheThread(thread).map((e) => [e.client_port, e.device])).toEqual([[1, null], [2, LAPTOP], [3, null]]);
+  });
+
+  it('tells a restarted thread the whole map again', async () => {
+    vi.useFakeTimers();
+    const index = new DeviceIdentityIndex();
+    index.apply(presence('k1', 'laptop', ['192.0.2.55/32']));
+    const { threads } = recorderWith({ devices: index });
+    threads[0]?.emit('exit', 1);
+    // Changed while no thread runs: the restarted one learns it from the whole map.
+    index.apply(presence('k2', 'phone', ['192.0.2.56/32']));
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(threads).toHaveLength(2);
+    expect(threads[1]?.received).toEqual([{ type: 'devices', entries: index.entries() }]);
+    expect(entriesOf(threads[1]?.received[0]).get('192.0.2.56')).toEqual({ source: 'WIREGUARD', device_id: 'k2', name: 'phone' });
   });
 });

@@ -1,9 +1,11 @@
-// Unit: PresenceNames on its own — global and instance names, and the snapshot
-// check that makes names fail closed when presence-service stops vouching for
-// them (a stubbed store; checks driven by hand, no timers).
+// Unit: PresenceNames on its own — global and instance names, custom domains,
+// the identity index it feeds, and the snapshot check that makes names fail
+// closed when presence-service stops vouching for them (a stubbed store;
+// checks driven by hand, no timers).
 import { encodePresenceSnapshot, presenceSnapshotKey, type PresenceEvent, type PresenceSnapshot } from '@ghostdns/contracts';
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../src/metrics.js';
+import { DeviceIdentityIndex } from '../src/device-identity.js';
+import { silentLogger, type EdgeLogger } from '../src/metrics.js';
 import { PresenceNames, type PresenceSnapshotReader } from '../src/zones/dynamic.js';
 import { RrType } from '../src/zones/names.js';
 import { LocalDataStore } from '../src/zones/store.js';
@@ -34,12 +36,27 @@ const event = (type: PresenceEvent['type'], device: string, name: string, extra:
   last_handshake_us: null, observed_at_us: T0, node_id: 'node-a', domain: null, ...extra,
 });
 const device = (deviceId: string, name: string): PresenceSnapshot['online'][number] => ({
-  source: 'WIREGUARD', deviceId, name, interface: 'wg0', addresses: ['10.8.0.2'], lastHandshakeUs: T0,
+  source: 'WIREGUARD', deviceId, name, interface: 'wg0', addresses: ['10.8.0.2'], lastHandshakeUs: T0, domain: null,
 });
 
-function setup(snapshots: SnapshotStore | null = new SnapshotStore(), includeOffline = false): { names: PresenceNames; a: (name: string) => string[]; aaaa: (name: string) => string[] } {
+/** Keeps the warnings; everything else is dropped. */
+class WarningLogger implements EdgeLogger {
+  readonly warnings: { obj: object; msg: string | undefined }[] = [];
+  debug(): void {}
+  info(): void {}
+  error(): void {}
+  warn(obj: object, msg?: string): void {
+    this.warnings.push({ obj, msg });
+  }
+}
+
+function setup(
+  snapshots: SnapshotStore | null = new SnapshotStore(),
+  includeOffline = false,
+  extra: { logger?: EdgeLogger; devices?: DeviceIdentityIndex } = {},
+): { names: PresenceNames; a: (name: string) => string[]; aaaa: (name: string) => string[] } {
   const store = new LocalDataStore();
-  const names = new PresenceNames({ store, suffix: SUFFIX, logger: silentLogger, snapshots, includeOffline });
+  const names = new PresenceNames({ store, suffix: SUFFIX, logger: extra.logger ?? silentLogger, snapshots, includeOffline, identities: extra.devices });
   const data = (name: string, type: number): string[] =>
     (store.lookup(name, type, { stream: false })?.answers ?? []).flatMap((r) => (typeof r.data === 'string' ? [r.data] : []));
   return { names, a: (name) => data(name, RrType.A), aaaa: (name) => data(name, RrType.AAAA) };
@@ -72,6 +89,102 @@ describe('PresenceNames: names', () => {
     names.apply(event('DEVICE_ONLINE', 'k1', 'laptop', { interface: 'wg1' }));
     expect(a('laptop.wg0.vpn.local')).toEqual([]);
     expect(a('laptop.wg1.vpn.local')).toEqual(['10.8.0.2']);
+  });
+});
+
+describe('PresenceNames: custom domains (PresenceEvent.domain replaces the suffix)', () => {
+  const HOME = 'home.example';
+  it.each([
+    {
+      case: 'global and instance names go under the custom domain, none under the suffix',
+      events: [event('DEVICE_ONLINE', 'k1', 'Laptop', { domain: HOME })],
+      answers: { 'laptop.home.example': ['10.8.0.2'], 'laptop.wg0.home.example': ['10.8.0.2'], 'laptop.vpn.local': [], 'laptop.wg0.vpn.local': [] },
+    },
+    {
+      case: 'a Tailscale device: the global name only',
+      events: [event('DEVICE_ONLINE', 'n1', 'phone', { source: 'TAILSCALE', interface: null, addresses: ['100.64.0.7'], domain: HOME })],
+      answers: { 'phone.home.example': ['100.64.0.7'], 'phone.vpn.local': [] },
+    },
+    {
+      case: 'a name already ending in the custom domain is not doubled',
+      events: [event('DEVICE_ONLINE', 'k1', 'laptop.home.example', { domain: HOME })],
+      answers: { 'laptop.home.example': ['10.8.0.2'], 'laptop.wg0.home.example': ['10.8.0.2'], 'laptop.home.example.home.example': [] },
+    },
+    {
+      case: 'offline (includeOffline): <name>.offline.<domain>',
+      includeOffline: true,
+      events: [event('DEVICE_OFFLINE', 'k1', 'laptop', { domain: HOME })],
+      answers: { 'laptop.offline.home.example': ['10.8.0.2'], 'laptop.offline.vpn.local': [], 'laptop.home.example': [] },
+    },
+    {
+      case: 'a domain change on a later event moves every name',
+      events: [event('DEVICE_ONLINE', 'k1', 'laptop', { domain: HOME }), event('DEVICE_ONLINE', 'k1', 'laptop', { domain: 'office.example' })],
+      answers: { 'laptop.office.example': ['10.8.0.2'], 'laptop.wg0.office.example': ['10.8.0.2'], 'laptop.home.example': [], 'laptop.wg0.home.example': [] },
+    },
+    {
+      case: 'a later event without a domain moves the names back under the suffix',
+      events: [event('DEVICE_ONLINE', 'k1', 'laptop', { domain: HOME }), event('DEVICE_ONLINE', 'k1', 'laptop')],
+      answers: { 'laptop.vpn.local': ['10.8.0.2'], 'laptop.wg0.vpn.local': ['10.8.0.2'], 'laptop.home.example': [] },
+    },
+    {
+      case: 'going offline withdraws the names under the custom domain',
+      events: [event('DEVICE_ONLINE', 'k1', 'laptop', { domain: HOME }), event('DEVICE_OFFLINE', 'k1', 'laptop', { domain: HOME, addresses: [] })],
+      answers: { 'laptop.home.example': [], 'laptop.wg0.home.example': [] },
+    },
+    {
+      case: 'devices under the suffix and under a custom domain share no names',
+      events: [event('DEVICE_ONLINE', 'k1', 'nas', { domain: HOME }), event('DEVICE_ONLINE', 'k2', 'nas', { addresses: ['10.8.0.3'] })],
+      answers: { 'nas.home.example': ['10.8.0.2'], 'nas.vpn.local': ['10.8.0.3'] },
+    },
+  ])('$case', ({ events, answers, includeOffline }) => {
+    const { names, a } = setup(null, includeOffline ?? false);
+    for (const e of events) names.apply(e);
+    for (const [name, addresses] of Object.entries(answers)) expect(a(name), name).toEqual(addresses);
+  });
+
+  it.each([
+    { case: 'upper case', domain: 'Home.Example' },
+    { case: 'a trailing dot', domain: 'home.example.' },
+    { case: 'empty', domain: '' },
+    { case: 'an empty label', domain: 'home..example' },
+    { case: 'a label starting with -', domain: '-home.example' },
+    { case: 'a label over 63 characters', domain: `${'h'.repeat(64)}.example` },
+    { case: 'a space', domain: 'home example' },
+  ])('a malformed custom domain ($case) is logged and the names go under the suffix', ({ domain }) => {
+    const logger = new WarningLogger();
+    const { names, a } = setup(null, false, { logger });
+    names.apply(event('DEVICE_ONLINE', 'k1', 'laptop', { domain }));
+    expect(a('laptop.vpn.local')).toEqual(['10.8.0.2']);
+    expect(a('laptop.wg0.vpn.local')).toEqual(['10.8.0.2']);
+    expect(logger.warnings).toEqual([{ obj: { device: 'k1', domain }, msg: expect.stringMatching(/custom domain/) as unknown }]);
+  });
+
+  it('names under a custom domain fail closed like the others when the snapshot is gone', async () => {
+    const snapshots = new SnapshotStore();
+    const { names, a } = setup(snapshots);
+    names.apply(event('DEVICE_ONLINE', 'k1', 'laptop', { domain: HOME }));
+    snapshots.put({ nodeId: 'node-a', writtenAtUs: T0 + 1, online: [device('k1', 'laptop')] });
+    await names.checkSnapshots();
+    expect(a('laptop.home.example')).toEqual(['10.8.0.2']);
+    snapshots.values.clear();
+    await names.checkSnapshots();
+    expect(a('laptop.home.example')).toEqual([]);
+    expect(a('laptop.wg0.home.example')).toEqual([]);
+  });
+});
+
+describe('PresenceNames: device identities', () => {
+  it('feeds the index every event it applies: offline ones without includeOffline, unnamed devices, bad domains', () => {
+    const devices = new DeviceIdentityIndex();
+    const { names, a } = setup(null, false, { devices });
+    names.apply(event('DEVICE_OFFLINE', 'k1', 'laptop'));
+    names.apply(event('DEVICE_ONLINE', 'k2', '', { addresses: ['10.8.0.3/32'] }));
+    names.apply(event('DEVICE_ONLINE', 'k3', 'desk', { addresses: ['10.8.0.4/32'], domain: 'Bad..Domain' }));
+    expect(a('laptop.vpn.local')).toEqual([]);
+    expect(devices.identityFor('10.8.0.2')).toEqual({ source: 'WIREGUARD', device_id: 'k1', name: 'laptop' });
+    expect(devices.identityFor('fd00::2')).toEqual({ source: 'WIREGUARD', device_id: 'k1', name: 'laptop' });
+    expect(devices.identityFor('10.8.0.3')).toEqual({ source: 'WIREGUARD', device_id: 'k2', name: '' });
+    expect(devices.identityFor('10.8.0.4')).toEqual({ source: 'WIREGUARD', device_id: 'k3', name: 'desk' });
   });
 });
 

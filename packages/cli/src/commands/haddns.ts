@@ -1,21 +1,25 @@
 import { writeFile } from 'node:fs/promises';
-import { ConfigError, type GhostConfig } from '@ghostdns/config';
-import type { PresenceEvent } from '@ghostdns/contracts';
-import { createLogger, createMetricsRegistry } from '@ghostdns/observability';
-import type {
-  PeerMappingReader, PeerMappingStore, PeerObservation, PresencePlan, PresenceSettings, WgDumpReader,
-} from '@ghostdns/presence-service';
+import type { EventPublisher } from '@ghostdns/bus';
+import { ConfigError, maskUrl, type GhostConfig } from '@ghostdns/config';
+import { createLogger, createMetricsRegistry, type Logger } from '@ghostdns/observability';
+import type { PeerMappingStore, PeerObservation, PresencePlan, PresenceSettings, WgDumpReader } from '@ghostdns/presence-service';
+import type { KeyValueStore } from '@ghostdns/runtime';
 import { ExitCode, type Command, type CommandContext } from '../types.js';
 import { openCommandDatabase } from './database.js';
 import { loadConfigOrReport, stringOption } from './shared.js';
 
-// The seed's HADDNS management commands (haddns_setup, haddns_update --dry-run --verbose,
+// The seed's HADDNS management commands (haddns_setup, haddns_update [--dry-run --verbose],
 // generate_dnsmasq_config, and the admin's hostname mappings as `haddns map`) over the same
-// source, state machine and mappings table presence-service uses.
+// sources, state machine and mappings table presence-service uses.
 
 export interface HaddnsDependencies {
   /** Replaces `wg show all dump` (tests). */
   readonly dump?: WgDumpReader;
+}
+
+/** Warnings (malformed dump lines, Redis, Kafka) go to stderr: stdout is the command's output (a dnsmasq config, say). */
+function haddnsLogger(ctx: CommandContext): Logger {
+  return createLogger({ level: 'warn', name: 'ghostdns-haddns', destination: { write: (line: string) => ctx.io.stderr(line) } });
 }
 
 interface OpenedMappings {
@@ -24,118 +28,179 @@ interface OpenedMappings {
 }
 
 /** The mappings table of database.url, or of the embedded PostgreSQL in data.dir (standalone's), migrated first when asked. */
-async function openMappings(config: GhostConfig, migrateFirst: boolean): Promise<OpenedMappings> {
+async function openMappings(config: GhostConfig, migrateFirst: boolean, logger: Logger): Promise<OpenedMappings> {
   const { databasePeerMappings } = await import('@ghostdns/presence-service');
-  const logger = createLogger({ level: 'warn', name: 'ghostdns-haddns' });
   const { db, close } = await openCommandDatabase(config, { poolSize: 2, migrate: migrateFirst, logger });
   return { mappings: databasePeerMappings(db), close };
 }
 
-interface PolledPresence {
+/** A name under the peer's custom domain, else under the presence suffix. */
+function underDomain(label: string, domain: string | null, suffix: string): string {
+  return `${label}.${domain ?? suffix}`;
+}
+
+/** What one round decided, per source that could be polled, and why the others could not (their state is kept). */
+export interface PresenceRound {
   readonly settings: PresenceSettings;
-  readonly peers: readonly PeerObservation[];
-  readonly plan: PresencePlan;
+  readonly plans: readonly { readonly sourceId: string; readonly plan: PresencePlan }[];
+  readonly failures: readonly { readonly sourceId: string; readonly error: unknown }[];
 }
 
-interface PolledPeers {
-  readonly settings: PresenceSettings;
-  readonly sourceId: string;
-  readonly peers: readonly PeerObservation[];
-}
+/** 'report' decides and changes nothing (--dry-run, export-dnsmasq); 'apply' publishes and writes the snapshot. */
+type RoundMode = 'report' | 'apply';
 
-/** One poll of the WireGuard source as presence-service would run it (names from `mappings` when given). */
-async function pollPeers(config: GhostConfig, deps: HaddnsDependencies, mappings?: PeerMappingReader): Promise<PolledPeers> {
-  const presence = await import('@ghostdns/presence-service');
-  const logger = createLogger({ level: 'warn', name: 'ghostdns-haddns' });
-  const settings = new presence.PresenceConfigValidator().validate(config.presence);
-  if (settings.interfaces.length === 0) {
-    throw ConfigError.missing('presence.wireguardInterfaces', 'GHOSTDNS_PRESENCE_WIREGUARD_INTERFACES', 'haddns reads the WireGuard interfaces');
-  }
-  const [source] = presence.wireGuardSources(settings, logger, deps.dump, mappings);
-  if (source === undefined) throw new Error('no presence source');
-  return { settings, sourceId: source.id, peers: await source.poll() };
-}
+/** How long a round waits for Redis: it refuses calls until connected (its connect timeout is 2 s, and it retries). */
+const REDIS_READY_MS = 5_000;
 
-/** One poll of every configured source, decided against the stored snapshot (Redis when redis.url is set). */
-async function pollOnce(config: GhostConfig, deps: HaddnsDependencies): Promise<PolledPresence> {
-  const presence = await import('@ghostdns/presence-service');
+/** The store presence-service keeps its snapshot in: Redis (redis.url), connected, else memory (no snapshot: from nothing). */
+async function openStore(config: GhostConfig, logger: Logger): Promise<KeyValueStore> {
   const { createMemoryKeyValueStore, createRedisKeyValueStore } = await import('@ghostdns/runtime');
-  const logger = createLogger({ level: 'warn', name: 'ghostdns-haddns' });
-  // presence-service names peers from the mappings of database.url: so does this report (read only, nothing migrated).
-  const opened = config.database.url === undefined ? null : await openMappings(config, false);
-  let polled: PolledPeers;
-  try {
-    polled = await pollPeers(config, deps, opened?.mappings);
-  } finally {
-    await opened?.close();
+  if (config.redis.url === undefined) return createMemoryKeyValueStore({ maxEntries: 16 });
+  const store = createRedisKeyValueStore({ url: config.redis.url, logger });
+  const deadline = Date.now() + REDIS_READY_MS;
+  while (!store.isHealthy()) {
+    if (Date.now() >= deadline) {
+      await store.close();
+      throw new Error(`Redis at ${maskUrl(config.redis.url)} (redis.url) is not reachable: the snapshot cannot be read, nothing was decided`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  const { settings, sourceId, peers } = polled;
-  const store = config.redis.url === undefined ? createMemoryKeyValueStore({ maxEntries: 16 }) : createRedisKeyValueStore({ url: config.redis.url, logger });
+  return store;
+}
+
+/** Applying needs what presence-service publishes through: Kafka, and Redis for the snapshot it decides against. */
+function requireApplyTargets(config: GhostConfig, settings: PresenceSettings): void {
+  if (config.kafka.brokers.length === 0) {
+    throw ConfigError.missing(
+      'kafka.brokers',
+      'KAFKA_BROKERS',
+      'haddns update publishes on Kafka; standalone, the bus is inside the running `ghostdns start`, whose presence-service ' +
+        `applies the changes itself every presence.pollInterval (${settings.pollIntervalMs / 1000} s): --dry-run reports them`,
+    );
+  }
+  if (config.redis.url === undefined) {
+    throw ConfigError.missing('redis.url', 'REDIS_URL', 'haddns update decides against the snapshot presence-service keeps in Redis and writes it back');
+  }
+}
+
+/** Closes what a round opened, last first; a failing close is logged and does not hide the round's outcome. */
+async function closeAll(closers: (() => Promise<void>)[], logger: Logger): Promise<void> {
+  for (const close of closers.reverse()) await close().catch((err: unknown) => logger.warn({ err }, 'haddns: closing failed'));
+}
+
+/**
+ * One round of presence-service (its sources, poll loop and tracker) over every configured source,
+ * decided against the stored snapshot. 'apply' also does what the running service does with it:
+ * the transitions go out on Kafka and the snapshot (and the tailnet's device list) into Redis.
+ */
+async function presenceRound(config: GhostConfig, deps: HaddnsDependencies, logger: Logger, mode: RoundMode): Promise<PresenceRound> {
+  const presence = await import('@ghostdns/presence-service');
+  const settings = new presence.PresenceConfigValidator().validate(config.presence);
+  if (!presence.presenceEnabled(settings)) {
+    throw ConfigError.missing(
+      'presence.wireguardInterfaces',
+      'GHOSTDNS_PRESENCE_WIREGUARD_INTERFACES',
+      'haddns reads the WireGuard interfaces, or the tailnet with GHOSTDNS_PRESENCE_TAILSCALE_SOURCE',
+    );
+  }
+  if (mode === 'apply') requireApplyTargets(config, settings);
+  const closers: (() => Promise<void>)[] = [];
   try {
-    const tracker = new presence.PresenceTracker({
-      publisher: { publish: async () => undefined },
-      store,
-      nodeId: config.node.id,
-      thresholdMs: presence.thresholdFor(settings),
-      snapshotTtlMs: settings.handshakeThresholdMs,
-      instruments: presence.presenceInstruments(createMetricsRegistry({ processMetrics: false })),
-      logger,
-    });
-    return { settings, peers, plan: await tracker.plan(sourceId, peers) };
+    // presence-service names peers from the mappings of database.url: so does this round (read only, nothing migrated).
+    let mappings: PeerMappingStore | undefined;
+    if (config.database.url !== undefined) {
+      const opened = await openMappings(config, false, logger);
+      closers.push(() => opened.close());
+      mappings = opened.mappings;
+    }
+    const store = await openStore(config, logger);
+    closers.push(() => store.close());
+    // A report only plans (tracker.plan): nothing is ever published on this one.
+    let publisher: EventPublisher = { publish: async () => undefined };
+    if (mode === 'apply') {
+      const { createKafkaBusFromConfig } = await import('@ghostdns/runtime');
+      // kafkajs warns at every producer start about the bus's deliberate idempotent-retry setting; what fails here throws.
+      const busLogger = logger.child({}, { level: 'error' });
+      const bus = await createKafkaBusFromConfig(config, { clientIdSuffix: 'haddns', logger: busLogger, metrics: createMetricsRegistry({ processMetrics: false }) });
+      closers.push(() => bus.close());
+      await bus.connect();
+      publisher = bus;
+    }
+    const sources = presence.presenceSources(settings, logger, { mappings, dump: deps.dump, deviceList: mode === 'apply' ? { store, logger } : undefined });
+    const instruments = presence.presenceInstruments(createMetricsRegistry({ processMetrics: false }));
+    const tracker = presence.presenceTracker(settings, { publisher, store, nodeId: config.node.id, logger }, instruments);
+    const plans = new Map<string, PresencePlan>();
+    const sink = {
+      observe: async (sourceId: string, peers: readonly PeerObservation[]) =>
+        void plans.set(sourceId, mode === 'apply' ? await tracker.apply(sourceId, peers) : await tracker.plan(sourceId, peers)),
+    };
+    // Failed sources come back in the round's results and are reported from there, not logged.
+    const quiet = { debug: () => undefined, warn: () => undefined };
+    const results = await new presence.PresencePoller(sources, sink, settings.pollIntervalMs, quiet).pollOnce();
+    return {
+      settings,
+      plans: results.flatMap(({ sourceId }) => {
+        const plan = plans.get(sourceId);
+        return plan === undefined ? [] : [{ sourceId, plan }];
+      }),
+      failures: results.flatMap((result) => (result.ok ? [] : [{ sourceId: result.sourceId, error: result.error }])),
+    };
   } finally {
-    await store.close();
+    await closeAll(closers, logger);
   }
 }
 
 function handshakeAge(peer: PeerObservation): string {
-  return peer.lastHandshakeUs === null ? 'never' : `${Math.max(0, Math.round((peer.observedAtUs - peer.lastHandshakeUs) / 1e6))}s`;
+  const label = peer.source === 'TAILSCALE' ? 'last seen' : 'handshake';
+  return `${label} ${peer.lastHandshakeUs === null ? 'never' : `${Math.max(0, Math.round((peer.observedAtUs - peer.lastHandshakeUs) / 1e6))}s`}`;
 }
 
-/** `ghostdns haddns update --dry-run --verbose`: every peer, its handshake age, its state and what would change. */
-export function formatUpdatePlan(polled: PolledPresence, verbose: boolean): string {
-  const { settings, plan } = polled;
-  const changes = new Map<string, PresenceEvent>();
-  for (const event of plan.events) changes.set(`${event.interface ?? ''}\u0000${event.device_id}`, event);
+/**
+ * `ghostdns haddns update [--dry-run] [--verbose]`: every peer of every source (its interface, or the source
+ * for Tailscale), its name, its handshake age, its state and what was (or would be) published.
+ */
+export function formatUpdatePlan(round: PresenceRound, verbose: boolean, published: boolean): string {
+  const verb = published ? 'published' : 'would publish';
   const lines: string[] = [];
-  for (const [key, { observation, online }] of plan.next) {
-    const change = changes.get(key);
-    if (!verbose && change === undefined) continue;
-    const name = observation.name === null ? '(no name)' : `${observation.name}.${settings.suffix}`;
-    lines.push(
-      [
-        observation.interface ?? '-',
-        name,
-        observation.deviceId,
-        `handshake ${handshakeAge(observation)}`,
-        online ? 'online' : 'offline',
-        change === undefined ? 'no change' : `would publish ${change.type}`,
-      ].join('  '),
-    );
+  let peers = 0;
+  let changes = 0;
+  for (const { sourceId, plan } of round.plans) {
+    const line = (observation: PeerObservation, state: string): void => {
+      const change = plan.events.find((event) => event.device_id === observation.deviceId && event.interface === observation.interface);
+      if (!verbose && change === undefined) return;
+      const name = observation.name === null ? '(no name)' : underDomain(observation.name, observation.domain, round.settings.suffix);
+      lines.push([observation.interface ?? sourceId, name, observation.deviceId, state, change === undefined ? 'no change' : `${verb} ${change.type}`].join('  '));
+    };
+    for (const { observation, online } of plan.next.values()) line(observation, `${handshakeAge(observation)}  ${online ? 'online' : 'offline'}`);
+    for (const gone of plan.removed) line(gone.observation, 'removed');
+    peers += plan.next.size;
+    changes += plan.events.length;
   }
-  for (const gone of plan.removed) {
-    lines.push(`${gone.observation.interface ?? '-'}  ${gone.observation.name ?? '(no name)'}.${settings.suffix}  ${gone.observation.deviceId}  removed  would publish DEVICE_OFFLINE`);
-  }
-  lines.push(`${plan.next.size} peer(s), ${plan.events.length} change(s)${verbose ? '' : ' (--verbose lists unchanged peers too)'}`);
+  lines.push(`${peers} peer(s), ${changes} change(s)${verbose ? '' : ' (--verbose lists unchanged peers too)'}`);
   return `${lines.join('\n')}\n`;
 }
 
-/** dnsmasq host-record lines (global and instance names) for the online peers with tunnel addresses. */
-export function dnsmasqConfig(polled: PolledPresence): string {
-  const { settings, plan } = polled;
-  const lines = [`# HADDNS: WireGuard peers online under ${settings.suffix}, written by ghostdns haddns export-dnsmasq`];
-  for (const { observation, online } of plan.next.values()) {
-    if (!online || observation.name === null || observation.addresses.length === 0) continue;
-    const names = [`${observation.name}.${settings.suffix}`];
-    if (observation.interface !== null) names.push(`${observation.name}.${observation.interface}.${settings.suffix}`);
-    lines.push(`host-record=${[...names, ...observation.addresses].join(',')}`);
+/** dnsmasq host-record lines (global and instance names, under the custom domain or the suffix) for the online peers with tunnel addresses. */
+export function dnsmasqConfig(round: PresenceRound): string {
+  const { suffix } = round.settings;
+  const lines = [`# HADDNS: VPN peers online under ${suffix} (or their custom domain), written by ghostdns haddns export-dnsmasq`];
+  for (const { plan } of round.plans) {
+    for (const { observation, online } of plan.next.values()) {
+      if (!online || observation.name === null || observation.addresses.length === 0) continue;
+      const names = [underDomain(observation.name, observation.domain, suffix)];
+      if (observation.interface !== null) names.push(underDomain(`${observation.name}.${observation.interface}`, observation.domain, suffix));
+      lines.push(`host-record=${[...names, ...observation.addresses].join(',')}`);
+    }
   }
   return `${lines.join('\n')}\n`;
 }
 
-async function withPoll(ctx: CommandContext, deps: HaddnsDependencies, render: (polled: PolledPresence) => Promise<void>): Promise<number> {
-  const config = loadConfigOrReport(ctx);
-  if (typeof config === 'number') return config;
-  return reportErrors(ctx, async () => render(await pollOnce(config, deps)));
+/** Says on stderr which sources could not be polled (their state is kept); the exit code of the round. */
+function reportFailures(ctx: CommandContext, round: PresenceRound): number {
+  for (const { sourceId, error } of round.failures) {
+    ctx.io.stderr(`ghostdns haddns: ${sourceId}: ${error instanceof Error ? error.message : String(error)}; its previous state is kept\n`);
+  }
+  return round.failures.length === 0 ? ExitCode.ok : ExitCode.failure;
 }
 
 /** What `haddns setup` prints: the presence settings as environment variables and as the config file's section. */
@@ -170,10 +235,19 @@ function withSetupFlags(config: GhostConfig, ctx: CommandContext): GhostConfig {
   };
 }
 
-async function reportErrors(ctx: CommandContext, run: () => Promise<void>): Promise<number> {
+/** One poll of the WireGuard source alone, named without mappings (what `setup --create-mappings` stores). */
+async function pollWireGuard(settings: PresenceSettings, deps: HaddnsDependencies, logger: Logger): Promise<{ sourceId: string; peers: PeerObservation[] }> {
+  const { wireGuardSources } = await import('@ghostdns/presence-service');
+  const [source] = wireGuardSources(settings, logger, deps.dump);
+  if (source === undefined) {
+    throw ConfigError.missing('presence.wireguardInterfaces', 'GHOSTDNS_PRESENCE_WIREGUARD_INTERFACES', 'haddns setup --create-mappings maps the WireGuard peers');
+  }
+  return { sourceId: source.id, peers: await source.poll() };
+}
+
+async function reportErrors(ctx: CommandContext, run: () => Promise<number>): Promise<number> {
   try {
-    await run();
-    return ExitCode.ok;
+    return await run();
   } catch (error) {
     if (error instanceof ConfigError) {
       ctx.io.stderr(`${error.message}\n`);
@@ -183,6 +257,16 @@ async function reportErrors(ctx: CommandContext, run: () => Promise<void>): Prom
     return ExitCode.failure;
   }
 }
+
+/** Runs one round (config loaded, errors reported) and hands it to `render`, which returns the exit code. */
+async function withRound(ctx: CommandContext, deps: HaddnsDependencies, mode: RoundMode, render: (round: PresenceRound) => Promise<number>): Promise<number> {
+  const config = loadConfigOrReport(ctx);
+  if (typeof config === 'number') return config;
+  const logger = haddnsLogger(ctx);
+  return reportErrors(ctx, async () => render(await presenceRound(config, deps, logger, mode)));
+}
+
+const MAP_USAGE = '<public-key|node-id> <name> [--domain DOMAIN | --no-domain] [--disable] [--source wireguard|tailscale]';
 
 /** The `ghostdns haddns …` commands; `deps` replaces their I/O in tests. */
 export function haddnsCommands(deps: HaddnsDependencies = {}): Command[] {
@@ -205,9 +289,10 @@ export function haddnsCommands(deps: HaddnsDependencies = {}): Command[] {
           const { PresenceConfigValidator } = await import('@ghostdns/presence-service');
           const settings = new PresenceConfigValidator().validate(config.presence);
           ctx.io.stdout(setupConfigText(settings));
-          if (ctx.values['create-mappings'] !== true) return;
-          const { sourceId, peers } = await pollPeers(config, deps);
-          const opened = await openMappings(config, true);
+          if (ctx.values['create-mappings'] !== true) return ExitCode.ok;
+          const logger = haddnsLogger(ctx);
+          const { sourceId, peers } = await pollWireGuard(settings, deps, logger);
+          const opened = await openMappings(config, true, logger);
           try {
             const named = peers.flatMap((peer) => (peer.name === null ? [] : [{ source: sourceId, deviceId: peer.deviceId, name: peer.name, enabled: true }]));
             const created = await opened.mappings.insertMissing(named);
@@ -215,30 +300,43 @@ export function haddnsCommands(deps: HaddnsDependencies = {}): Command[] {
           } finally {
             await opened.close();
           }
+          return ExitCode.ok;
         });
       },
     },
     {
       path: ['haddns', 'map'],
-      summary: 'Set the name a VPN peer is published under (and whether it is published), kept in the database',
-      usage: '<public-key> <name> [--disable] [--source wireguard|tailscale] [--config FILE]',
+      summary: 'Set the name a VPN peer is published under, its custom domain and whether it is published, kept in the database',
+      usage: `${MAP_USAGE} [--config FILE]`,
       details:
         'Stores the mapping in database.url (or the embedded PostgreSQL of data.dir), migrating it first. presence-service\n' +
-        'reads it every poll: the peer is published as <name>.<suffix>; --disable keeps it unpublished, online or not.\n' +
-        'The name is sanitized into one DNS label.',
+        'reads it every poll: the peer is published as <name>.<suffix>, or <name>.<DOMAIN> with --domain (and\n' +
+        '<name>.<interface>.<DOMAIN>); --no-domain puts it back under the suffix; with neither, an existing mapping keeps\n' +
+        'its domain. --disable keeps it unpublished, online or not. The name is sanitized into one DNS label; the domain\n' +
+        'is lower-cased (a trailing dot dropped) and must be a DNS name. Prints the resulting name.',
       allowArgs: true,
-      options: { disable: { type: 'boolean' }, source: { type: 'string' } },
+      options: { disable: { type: 'boolean' }, source: { type: 'string' }, domain: { type: 'string' }, 'no-domain': { type: 'boolean' } },
       run: async (ctx) => {
         const [deviceId, rawName, ...extra] = ctx.args;
         const source = stringOption(ctx, 'source') ?? 'wireguard';
-        if (deviceId === undefined || rawName === undefined || extra.length > 0 || (source !== 'wireguard' && source !== 'tailscale')) {
-          ctx.io.stderr('usage: ghostdns haddns map <public-key> <name> [--disable] [--source wireguard|tailscale]\n');
+        const rawDomain = stringOption(ctx, 'domain');
+        const noDomain = ctx.values['no-domain'] === true;
+        if (
+          deviceId === undefined ||
+          rawName === undefined ||
+          extra.length > 0 ||
+          (source !== 'wireguard' && source !== 'tailscale') ||
+          (rawDomain !== undefined && noDomain)
+        ) {
+          ctx.io.stderr(`usage: ghostdns haddns map ${MAP_USAGE}\n`);
           return ExitCode.usage;
         }
-        const { mappingName } = await import('@ghostdns/presence-service');
+        const { mappingDomain, mappingName } = await import('@ghostdns/presence-service');
         let name: string;
+        let customDomain: string | null | undefined;
         try {
           name = mappingName(rawName);
+          customDomain = noDomain ? null : rawDomain === undefined ? undefined : mappingDomain(rawDomain);
         } catch (error) {
           ctx.io.stderr(`ghostdns haddns map: ${error instanceof Error ? error.message : String(error)}\n`);
           return ExitCode.usage;
@@ -247,45 +345,50 @@ export function haddnsCommands(deps: HaddnsDependencies = {}): Command[] {
         if (typeof config === 'number') return config;
         return reportErrors(ctx, async () => {
           const enabled = ctx.values.disable !== true;
-          const opened = await openMappings(config, true);
-          try {
-            await opened.mappings.upsert({ source, deviceId, name, enabled });
-          } finally {
-            await opened.close();
-          }
-          ctx.io.stdout(`${source} ${deviceId} -> ${name}.${config.presence.suffix} (${enabled ? 'enabled' : 'disabled'})\n`);
+          const opened = await openMappings(config, true, haddnsLogger(ctx));
+          const stored = await opened.mappings.upsert({ source, deviceId, name, enabled, customDomain }).finally(() => opened.close());
+          ctx.io.stdout(`${source} ${deviceId} -> ${underDomain(stored.name, stored.customDomain, config.presence.suffix)} (${enabled ? 'enabled' : 'disabled'})\n`);
+          return ExitCode.ok;
         });
       },
     },
     {
       path: ['haddns', 'update'],
-      summary: 'Show each WireGuard peer, its handshake age, its state and what presence-service would publish',
-      usage: '--dry-run [--verbose] [--config FILE]',
+      summary: 'Poll every presence source once and publish the transitions, as presence-service does each poll (--dry-run: only show them)',
+      usage: '[--dry-run] [--verbose] [--config FILE]',
       details:
-        'Polls `wg show all dump` once for GHOSTDNS_PRESENCE_WIREGUARD_INTERFACES and decides every peer against\n' +
-        'the handshake threshold, compared with the snapshot presence-service keeps in Redis (redis.url).\n' +
-        'presence-service applies changes itself every poll interval; this command only reports them (--dry-run).',
+        'Polls every configured source once (`wg show all dump` for GHOSTDNS_PRESENCE_WIREGUARD_INTERFACES, the tailnet\n' +
+        'with GHOSTDNS_PRESENCE_TAILSCALE_SOURCE) and decides every peer against the snapshot presence-service keeps in\n' +
+        'Redis (redis.url), exactly as one round of presence-service: the transitions are published on presence.events.v1\n' +
+        '(Kafka, kafka.brokers) and the snapshot is written back. Needs Kafka and Redis: standalone, the running\n' +
+        '`ghostdns start` applies the changes itself every presence.pollInterval. --dry-run publishes and writes nothing.\n' +
+        'Prints the peers that changed (every peer with --verbose); exit 1 when a source could not be polled.',
       options: { 'dry-run': { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' } },
-      run: async (ctx) => {
-        if (ctx.values['dry-run'] !== true) {
-          ctx.io.stderr('ghostdns haddns update: only --dry-run is supported; presence-service publishes the changes itself\n');
-          return ExitCode.usage;
-        }
-        return withPoll(ctx, deps, async (polled) => ctx.io.stdout(formatUpdatePlan(polled, ctx.values.verbose === true)));
+      run: (ctx) => {
+        const apply = ctx.values['dry-run'] !== true;
+        return withRound(ctx, deps, apply ? 'apply' : 'report', async (round) => {
+          ctx.io.stdout(formatUpdatePlan(round, ctx.values.verbose === true, apply));
+          return reportFailures(ctx, round);
+        });
       },
     },
     {
       path: ['haddns', 'export-dnsmasq'],
-      summary: 'Write a dnsmasq config with a host-record for every online WireGuard peer',
+      summary: 'Write a dnsmasq config with a host-record for every online VPN peer (WireGuard, Tailscale)',
       usage: '[--output FILE] [--config FILE]',
-      details: 'Global (<peer>.<suffix>) and instance (<peer>.<interface>.<suffix>) names; stdout without --output.',
+      details:
+        'Global (<peer>.<suffix>) and instance (<peer>.<interface>.<suffix>) names, under the peer\'s custom domain\n' +
+        'instead of the suffix when its mapping has one; stdout without --output. Nothing is written when a source\n' +
+        'could not be polled (exit 1): the previous file stays.',
       options: { output: { type: 'string', short: 'o' } },
       run: (ctx) =>
-        withPoll(ctx, deps, async (polled) => {
-          const text = dnsmasqConfig(polled);
+        withRound(ctx, deps, 'report', async (round) => {
+          if (round.failures.length > 0) return reportFailures(ctx, round);
+          const text = dnsmasqConfig(round);
           const output = stringOption(ctx, 'output');
           if (output === undefined) ctx.io.stdout(text);
           else await writeFile(output, text);
+          return ExitCode.ok;
         }),
     },
   ];

@@ -5,14 +5,15 @@ import { startTsx, type ManagedProcess } from '@ghostdns/testkit';
 import pg from 'pg';
 import { queryEvent } from '../fixtures.js';
 
-/** The ingest worker as a real process (distributed mode), as in production. */
-export function startWorker(name: string, brokers: readonly string[], databaseUrl: string): ManagedProcess {
+/** The ingest worker as a real process (distributed mode), as in production; `env` overrides. */
+export function startWorker(name: string, brokers: readonly string[], databaseUrl: string, env: NodeJS.ProcessEnv = {}): ManagedProcess {
   return startTsx(name, 'services/ingest-worker/src/main.ts', [], {
     KAFKA_BROKERS: brokers.join(','),
     DATABASE_URL: databaseUrl,
     GHOSTDNS_HTTP_LISTEN: '127.0.0.1:0',
     GHOSTDNS_LOG_LEVEL: 'warn',
     GHOSTDNS_ANALYTICS_ROLLUP_INTERVAL_SECONDS: '1',
+    ...env,
   });
 }
 

@@ -24,7 +24,7 @@ export function magicDnsShortName(device: TailscaleDevice): string {
 /**
  * Presence source over Tailscale (the API's devices or the local status). A
  * device is published under its MagicDNS short name (`<short>.<suffix>`, so
- * MagicDNS names answer under our suffix too) or its mapping, at its
+ * MagicDNS names answer under our suffix too) or its mapping (name, custom domain), at its
  * Tailscale IPs, while the control plane says it is online; where the data does
  * not say, its last-seen time goes through the handshake threshold instead.
  * After a 429 the source does not call again before Retry-After: those polls
@@ -58,15 +58,16 @@ export class TailscaleSource implements PresenceSource {
     const candidates = parsed.devices.map((device) => {
       const mapping = mappings.get(device.nodeId);
       const label = mapping?.name ?? sanitizeLabel(magicDnsShortName(device)) ?? `ts-${device.nodeId.toLowerCase().replace(/[^a-z0-9]+/g, '')}`;
-      return { device, label, enabled: mapping?.enabled ?? true };
+      return { device, label, domain: mapping?.customDomain ?? null, enabled: mapping?.enabled ?? true };
     });
     const labels = assignLabels(
-      candidates.filter(({ enabled }) => enabled).map(({ device, label }) => ({ deviceId: device.nodeId, interface: null, label })),
+      candidates.filter(({ enabled }) => enabled).map(({ device, label, domain }) => ({ deviceId: device.nodeId, interface: null, label, domain })),
     );
-    return candidates.map(({ device }) => ({
+    return candidates.map(({ device, domain }) => ({
       source: 'TAILSCALE',
       deviceId: device.nodeId,
       name: labels.get(labelKey(null, device.nodeId)) ?? null,
+      domain,
       interface: null,
       addresses: [...device.addresses],
       lastHandshakeUs: device.lastSeenUs,

@@ -24,7 +24,8 @@ export interface WireGuardSourceOptions {
  * interface that is down has nobody connected). Names: the peer's mapping in the
  * database, else the `# Name =` comment of the peer in `<interface>.conf`, else a
  * default from its tunnel address, sanitized into a DNS label and made unique
- * across all interfaces. A peer whose mapping is disabled gets no name (never online).
+ * across all interfaces under its domain (its mapping's custom domain, else the suffix).
+ * A peer whose mapping is disabled gets no name (never online).
  */
 export class WireGuardSource implements PresenceSource {
   readonly id = presenceSourceId('WIREGUARD');
@@ -52,13 +53,17 @@ export class WireGuardSource implements PresenceSource {
       const fromComment = commentNames.get(peer.interface)?.get(peer.publicKey);
       const label =
         mapping?.name ?? (fromComment === undefined ? null : sanitizeLabel(fromComment)) ?? defaultPeerLabel(addresses, peer.publicKey);
-      return { peer, addresses, label, enabled: mapping?.enabled ?? true };
+      return { peer, addresses, label, domain: mapping?.customDomain ?? null, enabled: mapping?.enabled ?? true };
     });
     // Disabled peers take no label: they cannot push a published peer into a tagged one.
     const labels = assignLabels(
-      candidates.filter(({ enabled }) => enabled).map(({ peer, label }) => ({ deviceId: peer.publicKey, interface: peer.interface, label })),
+      candidates
+        .filter(({ enabled }) => enabled)
+        .map(({ peer, label, domain }) => ({ deviceId: peer.publicKey, interface: peer.interface, label, domain })),
     );
-    return candidates.map(({ peer, addresses }) => observation(peer, addresses, labels.get(labelKey(peer.interface, peer.publicKey)) ?? null, observedAtUs));
+    return candidates.map(({ peer, addresses, domain }) =>
+      observation(peer, addresses, labels.get(labelKey(peer.interface, peer.publicKey)) ?? null, domain, observedAtUs),
+    );
   }
 
   private async commentNames(interfaces: ReadonlySet<string>): Promise<Map<string, Map<string, string>>> {
@@ -73,11 +78,12 @@ export class WireGuardSource implements PresenceSource {
   }
 }
 
-function observation(peer: WgPeerDump, addresses: string[], name: string | null, observedAtUs: number): PeerObservation {
+function observation(peer: WgPeerDump, addresses: string[], name: string | null, domain: string | null, observedAtUs: number): PeerObservation {
   return {
     source: 'WIREGUARD',
     deviceId: peer.publicKey,
     name,
+    domain,
     interface: peer.interface,
     addresses,
     lastHandshakeUs: peer.latestHandshakeSec === null ? null : peer.latestHandshakeSec * 1_000_000,

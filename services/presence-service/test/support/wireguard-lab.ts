@@ -49,6 +49,14 @@ export interface WireGuardLab {
   startClient(): Promise<void>;
   /** Stops the client's wireguard-go: its interface disappears, like a laptop leaving. */
   stopClient(): Promise<void>;
+  /**
+   * With `routeToHost`: the root namespace's end of a veth pair into the lab, routed to the
+   * tunnel subnet, so a service listening there sees the client's own tunnel address (as a
+   * resolver on a VPN server does); null without.
+   */
+  readonly hostAddress: string | null;
+  /** Runs a command inside the lab's namespace (e.g. dig from the client's tunnel address); resolves its stdout. */
+  runInNamespace(command: string, args: readonly string[]): Promise<string>;
   /** Writes `# Name = <name>` above the client's [Peer] in `<configDir>/<server>.conf`. */
   nameClient(name: string): void;
   close(): Promise<void>;
@@ -59,6 +67,8 @@ export interface WireGuardLabOptions {
   readonly serverKeepaliveSec: number | null;
   /** Persistent keepalive of the client towards the server. */
   readonly clientKeepaliveSec: number;
+  /** Adds the veth pair behind `hostAddress` (root namespace routes change: one such lab at a time). */
+  readonly routeToHost?: boolean;
 }
 
 export async function startWireGuardLab(options: WireGuardLabOptions): Promise<WireGuardLab> {
@@ -106,6 +116,18 @@ export async function startWireGuardLab(options: WireGuardLabOptions): Promise<W
     const keepalive = options.serverKeepaliveSec === null ? [] : ['persistent-keepalive', String(options.serverKeepaliveSec)];
     await run('wg', ['set', server, 'private-key', serverKeys.privateKeyFile, 'listen-port', '0', 'peer', clientKeys.publicKey, 'allowed-ips', '10.203.0.2/32,fd03::2/128', ...keepalive]);
     const serverPort = await run('wg', ['show', server, 'listen-port']);
+    let hostAddress: string | null = null;
+    if (options.routeToHost === true) {
+      // The pair and the root route go with the namespace (deleting it deletes its veth end, and the peer with it).
+      const hostEnd = `gdv${tag}`;
+      await run('ip', ['link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', `gdn${tag}`, 'netns', ns]);
+      await run('ip', ['address', 'add', '10.204.0.1/30', 'dev', hostEnd]);
+      await run('ip', ['link', 'set', hostEnd, 'up']);
+      await run('ip', ['-n', ns, 'address', 'add', '10.204.0.2/30', 'dev', `gdn${tag}`]);
+      await run('ip', ['-n', ns, 'link', 'set', `gdn${tag}`, 'up']);
+      await run('ip', ['route', 'add', '10.203.0.0/24', 'via', '10.204.0.2', 'dev', hostEnd]);
+      hostAddress = '10.204.0.1';
+    }
 
     const lab: WireGuardLab = {
       server,
@@ -113,6 +135,8 @@ export async function startWireGuardLab(options: WireGuardLabOptions): Promise<W
       clientPublicKey: clientKeys.publicKey,
       clientAddress: '10.203.0.2',
       configDir: dir.dir,
+      hostAddress,
+      runInNamespace: (command, args) => run('ip', ['netns', 'exec', ns, command, ...args]),
       async startClient() {
         await startInterface(client, '10.203.0.2/24');
         await run('wg', [

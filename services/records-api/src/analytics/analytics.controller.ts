@@ -1,5 +1,6 @@
 import { Controller, Get, Inject, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { linkNext } from '../http/link.js';
 import {
   AnalyticsService, type AuditResponse, type DeviceActivity, type NodeResponse, type TopBlocked, type TopClient, type TopDomain, type TopResponse,
 } from './analytics.service.js';
@@ -26,10 +27,7 @@ export class AnalyticsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<LogEntry[]> {
     const page = await this.logs.page(query ?? {});
-    if (page.next !== null) {
-      const path = new URL(request.url, 'http://local').pathname;
-      reply.header('link', `<${path}?${page.next.toString()}>; rel="next"`);
-    }
+    linkNext(request, reply, page.next);
     return page.entries;
   }
 

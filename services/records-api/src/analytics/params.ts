@@ -36,6 +36,13 @@ export class QueryParams {
     return Number(text);
   }
 
+  choice<T extends string>(name: string, allowed: readonly T[]): T | undefined {
+    const text = this.string(name);
+    if (text === undefined) return undefined;
+    if (!(allowed as readonly string[]).includes(text)) throw invalidParameter(name, `must be one of ${allowed.join(', ')}`);
+    return text as T;
+  }
+
   ip(name: string): string | undefined {
     const text = this.string(name);
     if (text === undefined) return undefined;

@@ -1,4 +1,6 @@
 import type pg from 'pg';
+import { appendAudit } from '../storage/audit-log.js';
+import { inTransaction } from '../storage/transaction.js';
 import type { Scope } from './token-crypto.js';
 
 export interface TokenRow {
@@ -47,7 +49,6 @@ interface RawToken {
 
 const COLUMNS = 'id::text AS id, name, prefix, scopes, created_at, created_by, last_used_at, revoked_at';
 const INSERT_SQL = 'INSERT INTO api_tokens (id, name, prefix, token_hash, scopes, created_by) VALUES ($1::uuid, $2, $3, $4, $5::text[], $6)';
-const AUDIT_SQL = 'INSERT INTO api_audit_log (actor, action, target, details, client_ip) VALUES ($1, $2, $3, $4::jsonb, $5)';
 /** pg_advisory_xact_lock key for the first-start admin token ("gdnstokn"). */
 const BOOTSTRAP_LOCK = '7449085355346882414';
 
@@ -67,35 +68,20 @@ function toRow(r: RawToken): TokenRow {
 export class PgTokenStore implements TokenStore {
   constructor(private readonly pool: pg.Pool) {}
 
-  private async tx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
-  }
-
   async insert(row: NewTokenRow, audit: { actor: string; clientIp: string | null }): Promise<void> {
-    await this.tx(async (client) => {
+    await inTransaction(this.pool, async (client) => {
       await client.query(INSERT_SQL, [row.id, row.name, row.prefix, row.hash, [...row.scopes], row.createdBy]);
-      await client.query(AUDIT_SQL, [audit.actor, 'token.create', row.id, JSON.stringify({ name: row.name, scopes: row.scopes }), audit.clientIp]);
+      await appendAudit(client, { actor: audit.actor, action: 'token.create', target: row.id, details: { name: row.name, scopes: row.scopes }, clientIp: audit.clientIp });
     });
   }
 
   async insertIfNone(row: NewTokenRow, beforeCommit: () => Promise<void>): Promise<boolean> {
-    return this.tx(async (client) => {
+    return inTransaction(this.pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [BOOTSTRAP_LOCK]);
       const { rows } = await client.query<{ n: string }>('SELECT count(*)::text AS n FROM api_tokens');
       if (Number(rows[0]?.n ?? '0') > 0) return false;
       await client.query(INSERT_SQL, [row.id, row.name, row.prefix, row.hash, [...row.scopes], row.createdBy]);
-      await client.query(AUDIT_SQL, [row.createdBy, 'token.create', row.id, JSON.stringify({ name: row.name, scopes: row.scopes }), null]);
+      await appendAudit(client, { actor: row.createdBy, action: 'token.create', target: row.id, details: { name: row.name, scopes: row.scopes }, clientIp: null });
       await beforeCommit();
       return true;
     });
@@ -113,7 +99,7 @@ export class PgTokenStore implements TokenStore {
   }
 
   async revoke(idOrPrefix: string, audit: { actor: string; clientIp: string | null }): Promise<TokenRow | null> {
-    return this.tx(async (client) => {
+    return inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<RawToken>(
         `SELECT ${COLUMNS} FROM api_tokens WHERE id::text = $1 OR id::text LIKE $2 OR prefix = $1 FOR UPDATE`,
         [idOrPrefix, `${idOrPrefix.replace(/[%_\\]/g, '\\$&')}%`],
@@ -123,7 +109,7 @@ export class PgTokenStore implements TokenStore {
         `UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1::uuid RETURNING ${COLUMNS}`,
         [rows[0].id],
       );
-      await client.query(AUDIT_SQL, [audit.actor, 'token.revoke', rows[0].id, JSON.stringify({ name: rows[0].name }), audit.clientIp]);
+      await appendAudit(client, { actor: audit.actor, action: 'token.revoke', target: rows[0].id, details: { name: rows[0].name }, clientIp: audit.clientIp });
       return updated[0] === undefined ? null : toRow(updated[0]);
     });
   }

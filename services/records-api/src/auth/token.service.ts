@@ -16,6 +16,12 @@ export function actorOf(principal: Principal): string {
   return `token:${principal.name}:${principal.tokenId}`;
 }
 
+/** Who is writing, for the audit trail and RecordChangeEvent.actor. */
+export interface WriteContext {
+  actor: string;
+  clientIp: string | null;
+}
+
 /** The two headers a token may arrive in. */
 export interface AuthHeaders {
   authorization?: string | string[] | undefined;
@@ -86,6 +92,12 @@ export class TokenService {
     if (principal === null) throw unauthorized();
     if (!grants(principal.scopes, scope)) throw forbidden(scope);
     return principal;
+  }
+
+  /** authorize() for the write scope: the actor and client address the audit trail records. */
+  async writer(request: { headers: AuthHeaders; ip: string }): Promise<WriteContext> {
+    const principal = await this.authorize(request.headers, 'write');
+    return { actor: actorOf(principal), clientIp: request.ip };
   }
 
   /** null without a token; 401 for a bad one. */

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { actorOf, TokenService } from '../auth/token.service.js';
-import { RecordsService, type RecordResponse, type WriteContext } from './records.service.js';
+import { TokenService } from '../auth/token.service.js';
+import { RecordsService, type RecordResponse } from './records.service.js';
 
 /** `<path>?<query with limit and offset replaced>`: the rel="next" target. */
 function nextLink(request: FastifyRequest, next: { limit: number; offset: number }): string {
@@ -21,11 +21,6 @@ export class RecordsController {
     @Inject(RecordsService) private readonly records: RecordsService,
     @Inject(TokenService) private readonly tokens: TokenService,
   ) {}
-
-  private async writer(request: FastifyRequest): Promise<WriteContext> {
-    const principal = await this.tokens.authorize(request.headers, 'write');
-    return { actor: actorOf(principal), clientIp: request.ip };
-  }
 
   /** `GET /api/v1/records[?name=&type=&zone=&limit=&offset=]`: a JSON array; `Link: <…>; rel="next"` when more follow. */
   @Get()
@@ -51,7 +46,7 @@ export class RecordsController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<RecordResponse | { deleted: true }> {
-    const ctx = await this.writer(request);
+    const ctx = await this.tokens.writer(request);
     const result = await this.records.post(body, ctx);
     reply.status(result.status);
     return result.record ?? { deleted: true };
@@ -59,14 +54,14 @@ export class RecordsController {
 
   @Put(':id')
   async put(@Param('id') id: string, @Body() body: unknown, @Req() request: FastifyRequest): Promise<RecordResponse> {
-    const ctx = await this.writer(request);
+    const ctx = await this.tokens.writer(request);
     return this.records.put(id, body, ctx);
   }
 
   @Delete(':id')
   @HttpCode(204)
   async delete(@Param('id') id: string, @Req() request: FastifyRequest): Promise<void> {
-    const ctx = await this.writer(request);
+    const ctx = await this.tokens.writer(request);
     await this.records.delete(id, ctx);
   }
 }

@@ -1,5 +1,9 @@
 import type pg from 'pg';
+import { appendAudit, type AuditEntry } from '../storage/audit-log.js';
+import { inTransaction } from '../storage/transaction.js';
 import type { Metadata, RecordFilter, RecordType } from './validation.js';
+
+export type { AuditEntry } from '../storage/audit-log.js';
 
 /** One RRset as stored in dns_records. */
 export interface RecordRow {
@@ -13,14 +17,6 @@ export interface RecordRow {
   updatedAt: Date;
   createdBy: string;
   updatedBy: string;
-}
-
-export interface AuditEntry {
-  actor: string;
-  action: string;
-  target: string | null;
-  details: Record<string, unknown>;
-  clientIp: string | null;
 }
 
 /** Reads and writes inside one transaction that holds the lock of one owner name. */
@@ -120,32 +116,20 @@ class PgRecordsTx implements RecordsTx {
     await this.client.query('DELETE FROM dns_records WHERE id = $1::uuid', [id]);
   }
 
-  async audit(entry: AuditEntry): Promise<void> {
-    await this.client.query(
-      'INSERT INTO api_audit_log (actor, action, target, details, client_ip) VALUES ($1, $2, $3, $4::jsonb, $5)',
-      [entry.actor, entry.action, entry.target, JSON.stringify(entry.details), entry.clientIp],
-    );
+  audit(entry: AuditEntry): Promise<void> {
+    return appendAudit(this.client, entry);
   }
 }
 
 export class PgRecordsStore implements RecordsStore {
   constructor(private readonly pool: pg.Pool) {}
 
-  async withName<T>(name: string, fn: (tx: RecordsTx) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+  withName<T>(name: string, fn: (tx: RecordsTx) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, async (client) => {
       // One lock per owner name (hashtext collisions only serialise more than needed).
       await client.query("SELECT pg_advisory_xact_lock(hashtext('ghostdns.records:' || $1))", [name]);
-      const result = await fn(new PgRecordsTx(client));
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+      return fn(new PgRecordsTx(client));
+    });
   }
 
   async get(id: string): Promise<RecordRow | null> {

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { EventPublisher } from '@ghostdns/bus';
 import { Topics, type RecordChangeEvent } from '@ghostdns/contracts';
+import type { WriteContext } from '../auth/token.service.js';
+import { RecordHealth } from '../health/record-health.js';
 import { ApiError, invalidField, recordNotFound, zoneConflict } from '../errors.js';
 import type { RecordRow, RecordsStore, RecordsTx } from './records.repository.js';
 import {
@@ -22,13 +24,15 @@ export interface RecordResponse {
   ttl: number;
   values: string[];
   metadata: Metadata;
+  /** Values withheld from answers because their health check fails (metadata.health_check). */
+  unhealthy_values: string[];
   created_at: string;
   updated_at: string;
   created_by: string;
   updated_by: string;
 }
 
-export function toResponse(row: RecordRow): RecordResponse {
+export function toResponse(row: RecordRow, health: RecordHealth): RecordResponse {
   return {
     id: row.id,
     name: row.name,
@@ -37,6 +41,7 @@ export function toResponse(row: RecordRow): RecordResponse {
     ttl: row.ttl,
     values: row.values,
     metadata: row.metadata,
+    unhealthy_values: row.values.filter((value) => health.health(row.id, value) === 'unhealthy'),
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
     created_by: row.createdBy,
@@ -44,11 +49,7 @@ export function toResponse(row: RecordRow): RecordResponse {
   };
 }
 
-/** Who is writing, for the audit trail and RecordChangeEvent.actor. */
-export interface WriteContext {
-  actor: string;
-  clientIp: string | null;
-}
+export type { WriteContext } from '../auth/token.service.js';
 
 export interface PostResult {
   /** 201 created, 200 changed or unchanged. */
@@ -83,12 +84,14 @@ export class RecordsService {
     private readonly bus: EventPublisher,
     private readonly instruments: RecordsInstruments = NO_INSTRUMENTS,
     private readonly now: () => Date = () => new Date(),
+    /** Health verdicts of probed values (RecordHealthProber): unhealthy values are left out of the events. */
+    readonly health: RecordHealth = new RecordHealth(),
   ) {}
 
   async get(id: string): Promise<RecordResponse> {
     const row = await this.read(() => this.store.get(id));
     if (row === null) throw recordNotFound(id);
-    return toResponse(row);
+    return toResponse(row, this.health);
   }
 
   async list(query: Record<string, unknown>): Promise<{ records: RecordResponse[]; next: { limit: number; offset: number } | null }> {
@@ -97,7 +100,7 @@ export class RecordsService {
     const rows = await this.read(() => this.store.list({ ...filter, limit: filter.limit + 1 }));
     const more = rows.length > filter.limit;
     return {
-      records: rows.slice(0, filter.limit).map(toResponse),
+      records: rows.slice(0, filter.limit).map((row) => toResponse(row, this.health)),
       next: more ? { limit: filter.limit, offset: filter.offset + filter.limit } : null,
     };
   }
@@ -111,14 +114,14 @@ export class RecordsService {
       if (input.action === 'deregister') {
         if (existing === undefined) throw new ApiError('GHOSTDNS_API_RECORD_NOT_FOUND', 404, `no ${input.type} record at ${input.name}`);
         const remaining = existing.values.filter((v) => !input.values.includes(v));
-        if (remaining.length === existing.values.length) return { status: 200, record: toResponse(existing) };
+        if (remaining.length === existing.values.length) return { status: 200, record: toResponse(existing, this.health) };
         if (remaining.length === 0) {
           await this.remove(tx, existing, ctx, 'record.deregister');
           return { status: 200, record: null };
         }
         const updated = await tx.update(existing.id, { ttl: existing.ttl, values: remaining, metadata: existing.metadata, updatedBy: ctx.actor });
         await this.changed(tx, updated, ctx, 'record.deregister', { removed: input.values });
-        return { status: 200, record: toResponse(updated) };
+        return { status: 200, record: toResponse(updated, this.health) };
       }
 
       this.checkZoneRules(input.name, input.type, atName);
@@ -134,7 +137,7 @@ export class RecordsService {
           updatedBy: ctx.actor,
         });
         await this.changed(tx, created, ctx, 'record.create', {});
-        return { status: 201, record: toResponse(created) };
+        return { status: 201, record: toResponse(created, this.health) };
       }
       if (input.type === 'CNAME' && !sameValues(existing.values, input.values)) {
         throw zoneConflict(`${input.name} already has a CNAME (${existing.values[0] ?? ''}); a name holds one CNAME target`);
@@ -143,11 +146,11 @@ export class RecordsService {
       const ttl = input.ttl ?? existing.ttl;
       const metadata = input.metadata ?? existing.metadata;
       if (sameValues(values, existing.values) && ttl === existing.ttl && JSON.stringify(metadata) === JSON.stringify(existing.metadata)) {
-        return { status: 200, record: toResponse(existing) };
+        return { status: 200, record: toResponse(existing, this.health) };
       }
       const updated = await tx.update(existing.id, { ttl, values, metadata, updatedBy: ctx.actor });
       await this.changed(tx, updated, ctx, 'record.register', { added: input.values });
-      return { status: 200, record: toResponse(updated) };
+      return { status: 200, record: toResponse(updated, this.health) };
     });
   }
 
@@ -169,7 +172,7 @@ export class RecordsService {
         updatedBy: ctx.actor,
       });
       await this.changed(tx, updated, ctx, 'record.update', {});
-      return toResponse(updated);
+      return toResponse(updated, this.health);
     });
   }
 
@@ -207,15 +210,29 @@ export class RecordsService {
     }
   }
 
+  /**
+   * Publishes the current state of every RRset of `names` (health verdicts applied), each under
+   * its name's lock, so it never overtakes a write of the same name. Rejects when publishing fails.
+   */
+  async publishHealth(names: readonly string[]): Promise<void> {
+    for (const name of names) {
+      await this.write(name, async (tx) => {
+        for (const row of await tx.byName(name)) await this.publish(this.event('UPSERT', row, 'system:health-check'));
+      });
+    }
+  }
+
+  /** The event of `row`; an UPSERT whose values are all unhealthy withdraws the RRset (DELETE) until one recovers. */
   private event(op: 'UPSERT' | 'DELETE', row: RecordRow, actor: string): RecordChangeEvent {
+    const values = op === 'DELETE' ? [] : this.health.answerable(row);
     return {
       event_id: randomUUID(),
-      op,
+      op: values.length === 0 ? 'DELETE' : op,
       record_id: row.id,
       name: row.name,
       type: row.type,
       ttl: row.ttl,
-      values: op === 'DELETE' ? [] : row.values,
+      values,
       changed_at_us: this.now().getTime() * 1000,
       actor,
     };

@@ -1,6 +1,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
 import { invalidField, invalidParameter } from '../errors.js';
+import { healthCheckOf } from '../health/health-check.js';
 
 /** Record types records-api serves (the ones resolver-edge applies from records.changes.v1). */
 export const RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'TXT', 'SRV', 'MX', 'PTR'] as const;
@@ -74,7 +75,11 @@ const metadataValue = z.union([z.string().max(512), z.number().finite(), z.boole
 const metadataSchema = z
   .record(z.string().min(1).max(64), metadataValue)
   .refine((m) => Object.keys(m).length <= MAX_METADATA_KEYS, `must have at most ${MAX_METADATA_KEYS} keys`)
-  .refine((m) => Buffer.byteLength(JSON.stringify(m), 'utf8') <= MAX_METADATA_BYTES, `must be at most ${MAX_METADATA_BYTES} bytes as JSON`);
+  .refine((m) => Buffer.byteLength(JSON.stringify(m), 'utf8') <= MAX_METADATA_BYTES, `must be at most ${MAX_METADATA_BYTES} bytes as JSON`)
+  .superRefine((m, ctx) => {
+    const check = healthCheckOf(m);
+    if (typeof check === 'string') ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['health_check'], message: check });
+  });
 
 export type Metadata = z.infer<typeof metadataSchema>;
 
@@ -153,7 +158,8 @@ export function parseBody(body: unknown): unknown {
   return body;
 }
 
-function fail(error: z.ZodError): never {
+/** The first zod issue as a 400 naming its field ('is required', 'is not supported', or zod's own words). */
+export function invalidBody(error: z.ZodError): never {
   const issue = error.issues[0];
   if (issue === undefined) throw invalidField('', 'is not valid');
   if (issue.code === 'unrecognized_keys') throw invalidField(issue.keys[0] ?? '', 'is not supported');
@@ -188,7 +194,7 @@ function nameOf(domain: string | undefined, name: string | undefined, required: 
 
 export function parseRecordPost(body: unknown): RecordInput {
   const parsed = postSchema.safeParse(parseBody(body));
-  if (!parsed.success) fail(parsed.error);
+  if (!parsed.success) invalidBody(parsed.error);
   const b = parsed.data;
   const type = b.type;
   const name = nameOf(b.domain, b.name, true) as string;
@@ -197,7 +203,7 @@ export function parseRecordPost(body: unknown): RecordInput {
 
 export function parseRecordPut(body: unknown): RecordReplace {
   const parsed = putSchema.safeParse(parseBody(body));
-  if (!parsed.success) fail(parsed.error);
+  if (!parsed.success) invalidBody(parsed.error);
   const b = parsed.data;
   const type = b.type;
   return {

@@ -3,6 +3,7 @@
 // allocation, and turned into a QueryEvent on the event thread. Little-endian,
 // length-prefixed, never leaves the process (the contract on the bus is Avro).
 import type { CacheStatus, DnsTransport, PolicyAction, QueryEvent } from '@ghostdns/contracts';
+import type { DeviceIdentityLookup } from '../device-identity.js';
 import type { AnsweredQuery } from '../dns/handler.js';
 import { normalizeName } from '../dns/wire.js';
 
@@ -79,10 +80,13 @@ export interface EventIdentity {
 
 /**
  * Decodes the records in buf[0, length) into QueryEvents, exactly as
- * QueryEventProducer.build would have built them. A record whose length field
- * is impossible ends the batch (the rest is counted by the caller as lost).
+ * QueryEventProducer.build would have built them with the same `devices`. A
+ * record whose length field is impossible ends the batch (the rest is counted
+ * by the caller as lost).
  */
-export function readAnswerRecords(buf: Buffer, length: number, identity: EventIdentity, out: QueryEvent[]): number {
+export function readAnswerRecords(
+  buf: Buffer, length: number, identity: EventIdentity, devices: DeviceIdentityLookup, out: QueryEvent[],
+): number {
   let offset = 0;
   let read = 0;
   while (offset + FIXED_BYTES <= length) {
@@ -123,7 +127,7 @@ export function readAnswerRecords(buf: Buffer, length: number, identity: EventId
       upstream: (bits & HAS_UPSTREAM) !== 0 ? upstream : null,
       upstream_latency_us: (bits & HAS_UPSTREAM_LATENCY) !== 0 ? buf.readDoubleLE(offset + 24) : null,
       policy_action: POLICY_ACTIONS[buf[offset + 4] ?? 0] ?? 'PASS',
-      device: null,
+      device: devices.identityFor(client),
       query_wire: null,
       response_wire: null,
     });

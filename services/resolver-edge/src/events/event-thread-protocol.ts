@@ -1,6 +1,7 @@
 // Messages between the answer thread (event-thread.ts) and the event thread
 // (event-thread-worker.ts). Both sides import only this file of each other.
 import type { GhostConfig } from '@ghostdns/config';
+import type { DeviceIdentityEntry } from '../device-identity.js';
 
 export interface EventThreadData {
   /** The TypeScript entry the bootstrap imports (file: URL). */
@@ -15,6 +16,11 @@ export interface EventThreadData {
 export type ToEventThread =
   /** `buffer` is transferred: the answer thread never touches it again. */
   | { type: 'records'; buffer: ArrayBuffer; length: number; count: number }
+  /**
+   * Device identities for the records posted after it: first every address a
+   * (re)started thread must know, then the addresses each presence change touched.
+   */
+  | { type: 'devices'; entries: DeviceIdentityEntry[] }
   | { type: 'close'; timeoutMs: number };
 
 /** What the event thread's sink reported since the last message (counters) and now (gauges). */

@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { QueryEvent } from '@ghostdns/contracts';
 import { createLogger, createMetricsRegistry } from '@ghostdns/observability';
 import { createKafkaBusFromConfig } from '@ghostdns/runtime';
+import { DeviceIdentityCopy } from '../device-identity.js';
 import { noopResolverMetrics, type ResolverMetrics } from '../metrics.js';
 import { readAnswerRecords, type EventIdentity } from './answer-record.js';
 import type { EventThreadData, FromEventThread, SinkMetricsReport, ToEventThread } from './event-thread-protocol.js';
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
           spool: { dir: data.spoolDir, maxBytes: config.spool.maxBytes, fsyncIntervalMs: config.spool.fsyncIntervalMs },
         });
   const identity: EventIdentity = { node: { id: config.node.id, pop: config.node.pop }, newEventId: randomUUID };
+  const devices = new DeviceIdentityCopy();
   const timer = setInterval(() => send({ type: 'metrics', report: reporting.take() }), REPORT_INTERVAL_MS);
   const events: QueryEvent[] = [];
 
@@ -77,11 +79,14 @@ async function main(): Promise<void> {
     switch (message.type) {
       case 'records': {
         events.length = 0;
-        readAnswerRecords(Buffer.from(message.buffer, 0, message.length), message.length, identity, events);
+        readAnswerRecords(Buffer.from(message.buffer, 0, message.length), message.length, identity, devices, events);
         for (const event of events) sink.offer(event);
         send({ type: 'ack', count: message.count, bytes: message.length });
         break;
       }
+      case 'devices':
+        devices.update(message.entries);
+        break;
       case 'close': {
         clearInterval(timer);
         void (async () => {

@@ -4,8 +4,11 @@
 // the buffer is transferred (zero-copy) to the event thread, which builds the
 // events and runs the sink (memory queue, disk spool, Kafka). The thread has
 // its own event loop, so publishing keeps pace while this one is busy answering.
+// Device identities (presence) are built into events there too: the thread
+// keeps a copy of the index, sent whole when it starts and then as changes.
 import { Worker } from 'node:worker_threads';
 import type { GhostConfig } from '@ghostdns/config';
+import type { DeviceIdentityEntry, DeviceIdentityIndex } from '../device-identity.js';
 import type { AnsweredListener, AnsweredQuery } from '../dns/handler.js';
 import { noopResolverMetrics, silentLogger, type EdgeLogger, type ResolverMetrics } from '../metrics.js';
 import { MAX_ANSWER_RECORD_BYTES, writeAnswerRecord } from './answer-record.js';
@@ -36,6 +39,8 @@ export interface ThreadedEventRecorderOptions {
   maxInFlightBytes?: number;
   /** Starts the thread (default: a worker_threads Worker on event-thread-worker.ts). */
   spawn?: (data: EventThreadData) => EventThreadHandle;
+  /** The process's device identities, copied to the thread for the events' `device`. */
+  devices?: DeviceIdentityIndex;
 }
 
 function spawnWorker(data: EventThreadData): EventThreadHandle {
@@ -66,6 +71,10 @@ export class ThreadedEventRecorder implements AnswerRecorder {
   private threadDepth = 0;
   private closing = false;
   private closed: (() => void) | null = null;
+  /** Addresses whose identity changed since the thread was last told. */
+  private readonly changedAddresses = new Set<string>();
+  private devicesImmediate: NodeJS.Immediate | null = null;
+  private readonly unsubscribeDevices: () => void;
 
   constructor(options: ThreadedEventRecorderOptions) {
     this.options = options;
@@ -76,6 +85,7 @@ export class ThreadedEventRecorder implements AnswerRecorder {
     this.maxInFlightBytes = options.maxInFlightBytes ?? 64 * 1024 * 1024;
     this.buffer = Buffer.allocUnsafeSlow(this.bufferBytes);
     this.start();
+    this.unsubscribeDevices = options.devices?.onChange(this.onDevicesChanged) ?? (() => undefined);
   }
 
   /** Events recorded and not yet handed to the thread's sink, plus the sink's queue. */
@@ -110,6 +120,7 @@ export class ThreadedEventRecorder implements AnswerRecorder {
   /** Sends what is buffered, asks the thread to publish or spool everything within timeoutMs, then stops it. */
   async close(timeoutMs: number): Promise<void> {
     if (this.closing) return;
+    this.unsubscribeDevices();
     this.flush();
     this.closing = true;
     if (this.timer !== null) clearTimeout(this.timer);
@@ -136,7 +147,33 @@ export class ThreadedEventRecorder implements AnswerRecorder {
     this.flush();
   };
 
+  /**
+   * Presence changes are batched per event-loop turn (a replay applies thousands at once). The
+   * records answered before a change are sent ahead of it, and pending changes ahead of any later
+   * records, so each event gets the identity that held when its answer was recorded.
+   */
+  private readonly onDevicesChanged = (addresses: readonly string[]): void => {
+    if (this.closing) return;
+    if (this.changedAddresses.size === 0) {
+      this.flush();
+      this.devicesImmediate = setImmediate(this.sendChangedDevices);
+    }
+    for (const address of addresses) this.changedAddresses.add(address);
+  };
+
+  private readonly sendChangedDevices = (): void => {
+    if (this.devicesImmediate !== null) clearImmediate(this.devicesImmediate);
+    this.devicesImmediate = null;
+    const devices = this.options.devices;
+    if (devices === undefined || this.changedAddresses.size === 0) return;
+    const entries = [...this.changedAddresses].map((address): DeviceIdentityEntry => [address, devices.identityFor(address)]);
+    this.changedAddresses.clear();
+    // A thread that is restarting gets every address when it starts.
+    this.thread?.postMessage({ type: 'devices', entries });
+  };
+
   private flush(): void {
+    this.sendChangedDevices();
     if (this.count === 0 || this.thread === null) return;
     if (this.inFlightBytes + this.length > this.maxInFlightBytes) {
       if (this.timer === null && !this.closing) {
@@ -164,6 +201,8 @@ export class ThreadedEventRecorder implements AnswerRecorder {
     };
     const thread = (this.options.spawn ?? spawnWorker)(data);
     this.thread = thread;
+    const devices = this.options.devices?.entries() ?? [];
+    if (devices.length > 0) thread.postMessage({ type: 'devices', entries: devices });
     thread.on('message', (message) => this.onMessage(message));
     thread.on('error', (err) => this.logger.error({ err }, 'event thread failed'));
     thread.on('exit', (code) => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { QueryEvent } from '@ghostdns/contracts';
+import { noDeviceIdentities, type DeviceIdentityLookup } from '../device-identity.js';
 import type { AnsweredListener, AnsweredQuery } from '../dns/handler.js';
 import { normalizeName, readHeader } from '../dns/wire.js';
 import { silentLogger, type EdgeLogger } from '../metrics.js';
@@ -8,6 +9,8 @@ import type { QueryEventSink } from './sink.js';
 export interface QueryEventProducerOptions {
   node: { id: string; pop: string };
   sink: QueryEventSink;
+  /** Who is behind a client address (VPN devices); default: nobody. */
+  devices?: DeviceIdentityLookup;
   logger?: EdgeLogger;
 }
 
@@ -28,11 +31,13 @@ export interface AnswerRecorder {
 export class QueryEventProducer implements AnswerRecorder {
   private readonly node: { id: string; pop: string };
   private readonly sink: QueryEventSink;
+  private readonly devices: DeviceIdentityLookup;
   private readonly logger: EdgeLogger;
 
   constructor(options: QueryEventProducerOptions) {
     this.node = { id: options.node.id, pop: options.node.pop };
     this.sink = options.sink;
+    this.devices = options.devices ?? noDeviceIdentities;
     this.logger = options.logger ?? silentLogger;
   }
 
@@ -79,7 +84,7 @@ export class QueryEventProducer implements AnswerRecorder {
       upstream: answer.upstream,
       upstream_latency_us: answer.upstreamLatencyUs,
       policy_action: answer.policyAction,
-      device: null,
+      device: this.devices.identityFor(answer.client.address),
       // No config key asks for wire capture yet.
       query_wire: null,
       response_wire: null,

@@ -7,6 +7,7 @@ import type { EventPublisher } from '@ghostdns/bus';
 import type { GhostConfig } from '@ghostdns/config';
 import { counter, gauge } from '@ghostdns/observability';
 import type { Registry } from 'prom-client';
+import type { DeviceIdentityLookup } from '../device-identity.js';
 import { noopResolverMetrics, silentLogger, type EdgeLogger, type ResolverMetrics } from '../metrics.js';
 import { MemoryQueueSink, type QueryEventSink } from '../events/sink.js';
 import { SpoolingSink } from '../events/spooling-sink.js';
@@ -24,6 +25,8 @@ export interface ResolverTapsOptions {
   registry: Registry | null;
   /** Counters (not gauges) of the taps' sink: drops and spool traffic, shared with resolver-edge's own. */
   sinkMetrics?: ResolverMetrics;
+  /** Who is behind a tapped client address (VPN devices); default: nobody. */
+  devices?: DeviceIdentityLookup;
   logger?: EdgeLogger;
 }
 
@@ -57,6 +60,7 @@ export class ResolverTaps {
             sink: this.sink,
             node,
             eventWire: config.dns.eventWire,
+            devices: options.devices,
             logger,
             ...(options.registry ? { metrics: prometheusDnstapMetrics(options.registry) } : {}),
           });
@@ -70,6 +74,7 @@ export class ResolverTaps {
             stateDir: options.stateDir,
             node,
             sink: this.sink,
+            devices: options.devices,
             logger,
             // Both configured: dnstap carries the rcodes the log lacks, so its events win.
             supersededByDnstap: config.tap.dnstap !== undefined,

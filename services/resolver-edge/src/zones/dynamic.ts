@@ -6,6 +6,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { decodePresenceSnapshot, presenceSnapshotKey, presenceSourceId } from '@ghostdns/contracts';
 import type { PresenceEvent, PresenceSnapshot, RecordChangeEvent } from '@ghostdns/contracts';
 import type { KeyValueStore } from '@ghostdns/runtime';
+import type { DeviceIdentityIndex } from '../device-identity.js';
 import type { EdgeLogger } from '../metrics.js';
 import { canonicalName, RrType, typeCode } from './names.js';
 import type { LocalDataStore } from './store.js';
@@ -102,7 +103,10 @@ interface PresenceAddress {
 
 /** A device some node published online (or offline, with includeOffline). */
 interface PresenceDevice {
-  /** Online: `<name>.<suffix>` and, with an interface, `<name>.<interface>.<suffix>`; offline: `<name>.offline.<suffix>`. */
+  /**
+   * Online: `<name>.<domain>` and, with an interface, `<name>.<interface>.<domain>`; offline:
+   * `<name>.offline.<domain>` — domain being the device's custom domain, else the suffix.
+   */
   readonly names: readonly string[];
   /** Offline devices are not presence claims: no snapshot judges them. */
   readonly online: boolean;
@@ -128,6 +132,8 @@ export interface PresenceNamesOptions {
   /** Also answer `<name>.offline.<suffix>` for devices last reported offline (presence.includeOffline). */
   readonly includeOffline?: boolean;
   readonly checkIntervalMs?: number;
+  /** Given every event applied, published or not: a device's identity does not depend on its names. */
+  readonly identities?: DeviceIdentityIndex;
 }
 
 /**
@@ -161,26 +167,35 @@ export class PresenceNames {
     this.logger = options.logger;
   }
 
-  /** `<name>.<suffix>` in canonical form, or null when the device name is not a host name. */
-  nameFor(deviceName: string): string | null {
+  /** `<name>.<domain>` (default: the suffix) in canonical form, or null when the device name is not a host name. */
+  nameFor(deviceName: string, domain = this.suffix): string | null {
     const base = canonicalName(deviceName.trim()).replace(/[^a-z0-9.-]+/g, '-');
-    const full = base === this.suffix || base.endsWith(`.${this.suffix}`) ? base : `${base}.${this.suffix}`;
-    return HOSTNAME.test(full) && full !== this.suffix ? full : null;
+    const full = base === domain || base.endsWith(`.${domain}`) ? base : `${base}.${domain}`;
+    return HOSTNAME.test(full) && full !== domain ? full : null;
   }
 
-  /** `<name>.<interface>.<suffix>` for a global name, or null when the interface makes no label. */
-  instanceNameFor(globalName: string, interfaceName: string): string | null {
+  /** `<name>.<interface>.<domain>` for a global name `<name>.<domain>`, or null when the interface makes no label. */
+  instanceNameFor(globalName: string, interfaceName: string, domain = this.suffix): string | null {
     const label = canonicalName(interfaceName).replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
-    return label === '' ? null : this.underSuffix(globalName, label);
+    return label === '' ? null : this.underDomain(globalName, label, domain);
   }
 
-  /** `<name>.<label>.<suffix>` for a global name `<name>.<suffix>`, or null when that is no host name. */
-  private underSuffix(globalName: string, label: string): string | null {
-    const full = `${globalName.slice(0, -this.suffix.length - 1)}.${label}.${this.suffix}`;
+  /** `<name>.<label>.<domain>` for a global name `<name>.<domain>`, or null when that is no host name. */
+  private underDomain(globalName: string, label: string, domain: string): string | null {
+    const full = `${globalName.slice(0, -domain.length - 1)}.${label}.${domain}`;
     return HOSTNAME.test(full) ? full : null;
   }
 
+  /** The device's custom domain when it is a lower-case host name, else the suffix: a bad domain must not unpublish the device. */
+  private domainOf(event: PresenceEvent): string {
+    if (event.domain === null) return this.suffix;
+    if (HOSTNAME.test(event.domain)) return event.domain;
+    this.logger.warn({ device: event.device_id, domain: event.domain }, 'presence custom domain is not a lower-case host name; names go under the suffix');
+    return this.suffix;
+  }
+
   apply(event: PresenceEvent): void {
+    this.options.identities?.apply(event);
     const previous = this.devices.get(event.device_id);
     if (previous) {
       this.devices.delete(event.device_id);
@@ -189,14 +204,15 @@ export class PresenceNames {
     }
     const online = event.type === 'DEVICE_ONLINE';
     if (!online && this.options.includeOffline !== true) return;
-    const name = this.nameFor(event.name);
+    const domain = this.domainOf(event);
+    const name = this.nameFor(event.name, domain);
     if (name === null) {
       // "" is a device published under no name (presence-service: unnamed or disabled).
       if (online) this.logger.warn({ device: event.device_id, name: event.name }, 'presence name is not a host name; not published');
       return;
     }
-    const instance = online && event.interface !== null ? this.instanceNameFor(name, event.interface) : null;
-    const offlineName = online ? null : this.underSuffix(name, 'offline');
+    const instance = online && event.interface !== null ? this.instanceNameFor(name, event.interface, domain) : null;
+    const offlineName = online ? null : this.underDomain(name, 'offline', domain);
     const names = [...(online ? [name] : []), ...(instance === null ? [] : [instance]), ...(offlineName === null ? [] : [offlineName])];
     const addresses: PresenceAddress[] = [];
     for (const raw of event.addresses) {

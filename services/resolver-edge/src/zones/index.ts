@@ -55,7 +55,9 @@ export function createLocalDataStage(context: PipelineContext, options: LocalDat
   // Only a shared store (Redis) holds presence-service's snapshots; a store of this process's own
   // never does, so without one presence names follow the events alone.
   const snapshots = context.store?.kind === 'redis' ? context.store : null;
-  const presence = new PresenceNames({ store, suffix, logger, snapshots, includeOffline: config.presence.includeOffline });
+  const presence = new PresenceNames({
+    store, suffix, logger, snapshots, includeOffline: config.presence.includeOffline, identities: context.devices ?? undefined,
+  });
 
   const loadFiles = async (initial: boolean): Promise<void> => {
     for (const z of fileZones) {

@@ -10,6 +10,7 @@ import { gzipSync } from 'node:zlib';
 import type { QueryEvent } from '@ghostdns/contracts';
 import dnsPacket from 'dns-packet';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DeviceIdentityIndex } from '../../src/device-identity.js';
 import {
   DNSTAP_CONTENT_TYPE, DnstapEventBuilder, SocketFamily, SocketProtocol, encodeControlFrame,
   encodeDataFrame, encodeDnstap, frameEventId, readDnstapFile, type DnstapBatch, type DnstapSkip,
@@ -41,7 +42,7 @@ function unboundPair(name: string, id: number, t: number, extra: Partial<Paramet
   ];
 }
 
-function builder(options: { pairTimeoutMs?: number; maxPending?: number; clock?: 'wall' | 'message' } = {}) {
+function builder(options: { pairTimeoutMs?: number; maxPending?: number; clock?: 'wall' | 'message'; devices?: DeviceIdentityIndex } = {}) {
   const events: QueryEvent[] = [];
   const skipped: DnstapSkip[] = [];
   const b = new DnstapEventBuilder({ node, emit: (e) => events.push(e), onSkip: (s) => skipped.push(s), clock: 'message', ...options });
@@ -64,7 +65,7 @@ describe('DnstapEventBuilder', () => {
         qname: 'www.lab.test', qtype: 1, qclass: 1, rcode: 0,
         flags: { qr: true, aa: false, tc: false, rd: true, ra: true, ad: false, cd: false },
         answer_count: 1, response_size: response('www.Lab.test', 7).length, cache_status: 'UNKNOWN', upstream: null,
-        upstream_latency_us: null, policy_action: 'PASS', query_wire: null, response_wire: null,
+        upstream_latency_us: null, policy_action: 'PASS', device: null, query_wire: null, response_wire: null,
       },
     ]);
   });
@@ -148,6 +149,24 @@ describe('DnstapEventBuilder', () => {
     b.accept(unboundPair('next.test', 2, T0)[1]);
     expect(skipped.map((s) => s.reason)).toEqual([reason]);
     expect(events.map((e) => e.qname)).toEqual(['next.test']);
+  });
+
+  it.each([
+    { case: 'an IPv4 tunnel address', family: SocketFamily.INET, address: '0a080002', clientIp: '10.8.0.2', device: true },
+    { case: 'its IPv4-mapped form from a dual-stack socket', family: SocketFamily.INET6, address: '00000000000000000000ffff0a080002', clientIp: '::ffff:a08:2', device: true },
+    { case: 'an IPv6 tunnel address', family: SocketFamily.INET6, address: 'fd000000000000000000000000000002', clientIp: 'fd00::2', device: true },
+    { case: 'an address no device has', family: SocketFamily.INET, address: 'c0000237', clientIp: '192.0.2.55', device: false },
+  ])('gives an event from $case the VPN device behind it', ({ family, address, clientIp, device }) => {
+    const devices = new DeviceIdentityIndex();
+    devices.apply({
+      event_id: 'p1', type: 'DEVICE_ONLINE', source: 'WIREGUARD', device_id: 'wg-key-1', name: 'laptop', interface: 'wg0',
+      addresses: ['10.8.0.2/32', 'fd00::2/128'], last_handshake_us: null, observed_at_us: 1, node_id: 'vpn-1', domain: null,
+    });
+    const { b, events } = builder({ devices });
+    b.accept(unboundPair('vpn.lab.test', 8, T0, { socketFamily: family, queryAddress: Buffer.from(address, 'hex') })[1]);
+    expect(events.map((e) => [e.client_ip, e.device])).toEqual([
+      [clientIp, device ? { source: 'WIREGUARD', device_id: 'wg-key-1', name: 'laptop' } : null],
+    ]);
   });
 
   it('gives the same frame the same event_id (a replay or reconnect dedupes), a UUID', () => {

@@ -2,6 +2,7 @@ import { appendFileSync, renameSync, truncateSync, writeFileSync, copyFileSync }
 import path from 'node:path';
 import { scratchDir } from '@ghostdns/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DeviceIdentityIndex } from '../../src/device-identity.js';
 import { CollectingSink } from '../support.js';
 import { BindQueryLogTap, type BindQueryLogTapOptions } from '../../src/taps/querylog/index.js';
 
@@ -11,8 +12,8 @@ class PortCollectingSink extends CollectingSink {
   }
 }
 
-function queryLine(port: number, name = 'www.lab.test'): string {
-  return `23-Nov-2026 13:46:05.518 client @0x7fc2f8e6d098 127.0.0.1#${port} (${name}): query: ${name} IN A +E(0)K (127.0.0.1)\n`;
+function queryLine(port: number, name = 'www.lab.test', client = '127.0.0.1'): string {
+  return `23-Nov-2026 13:46:05.518 client @0x7fc2f8e6d098 ${client}#${port} (${name}): query: ${name} IN A +E(0)K (127.0.0.1)\n`;
 }
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -48,6 +49,21 @@ describe('BindQueryLogTap', () => {
     await t.poll();
     expect(sink.ports()).toEqual([1, 2, 3]);
     expect(sink.events[0]).toMatchObject({ source: 'BIND_QUERYLOG', node_id: 'n1', pop: 'p1', qname: 'www.lab.test', qtype: 1, rcode: null, cache_status: 'UNKNOWN', transport: 'UDP', message_type: 'CLIENT_QUERY' });
+  });
+
+  it('an event from a VPN device\'s tunnel address carries its identity, as known when the line is read', async () => {
+    const devices = new DeviceIdentityIndex();
+    devices.apply({
+      event_id: 'p1', type: 'DEVICE_ONLINE', source: 'WIREGUARD', device_id: 'wg-key-1', name: 'laptop', interface: 'wg0',
+      addresses: ['10.8.0.2/32', 'fd00::2/128'], last_handshake_us: null, observed_at_us: 1, node_id: 'vpn-1', domain: null,
+    });
+    const { log, sink, tap } = setup({ devices });
+    writeFileSync(log, queryLine(1, 'a.lab.test', '10.8.0.2') + queryLine(2, 'a.lab.test', 'fd00::2') + queryLine(3, 'a.lab.test', '::ffff:10.8.0.2') + queryLine(4));
+    await tap().start();
+    const laptop = { source: 'WIREGUARD', device_id: 'wg-key-1', name: 'laptop' };
+    expect(sink.events.map((e) => [e.client_ip, e.device])).toEqual([
+      ['10.8.0.2', laptop], ['fd00::2', laptop], ['::ffff:10.8.0.2', laptop], ['127.0.0.1', null],
+    ]);
   });
 
   it('follows a rename rotation: finishes the old file, then reads the new one', async () => {

@@ -21,6 +21,7 @@
 import { hash } from 'node:crypto';
 import type { DnsTransport, DnstapMessageType, QueryEvent } from '@ghostdns/contracts';
 import ipaddr from 'ipaddr.js';
+import { noDeviceIdentities, type DeviceIdentityLookup } from '../../device-identity.js';
 import { formatHostPort } from '../../dns/address.js';
 import { normalizeName, readHeader, readQuestion, type DnsHeader, type DnsQuestion } from '../../dns/wire.js';
 import { decodeDnstap, SocketProtocol, type DnstapMessage } from './dnstap-message.js';
@@ -50,6 +51,8 @@ export interface DnstapEventBuilderOptions {
   clock?: 'wall' | 'message';
   /** Attach query_message/response_message as query_wire/response_wire (config dns.eventWire). */
   eventWire?: boolean;
+  /** Who is behind a client address (VPN devices) when the event is built; default: nobody. */
+  devices?: DeviceIdentityLookup;
   metrics?: DnstapMetrics;
 }
 
@@ -144,6 +147,7 @@ export class DnstapEventBuilder {
   private readonly maxPending: number;
   private readonly messageClock: boolean;
   private readonly eventWire: boolean;
+  private readonly devices: DeviceIdentityLookup;
   private readonly metrics: DnstapMetrics;
   private readonly table = new Map<string, PairEntry>();
   /** Sides whose queries are logged at all: only then can a response's query still come late, and need a tombstone. */
@@ -159,6 +163,7 @@ export class DnstapEventBuilder {
     this.maxPending = Math.max(1, options.maxPending ?? 100_000);
     this.messageClock = options.clock === 'message';
     this.eventWire = options.eventWire ?? false;
+    this.devices = options.devices ?? noDeviceIdentities;
     this.metrics = options.metrics ?? noopDnstapMetrics;
   }
 
@@ -377,7 +382,7 @@ export class DnstapEventBuilder {
       upstream,
       upstream_latency_us: upstreamLatencyUs,
       policy_action: 'PASS',
-      device: null,
+      device: this.devices.identityFor(clientIp),
       query_wire: queryWire !== null ? Buffer.from(queryWire) : null,
       response_wire: this.eventWire && responseWire !== null ? Buffer.from(responseWire) : null,
     };

@@ -7,6 +7,7 @@
 // dnstap messages when its own output queue fills — it never blocks on it).
 import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import type { DeviceIdentityLookup } from '../../device-identity.js';
 import { parseHostPort } from '../../dns/address.js';
 import { ResolverEdgeError } from '../../errors.js';
 import type { QueryEventSink } from '../../events/sink.js';
@@ -48,6 +49,8 @@ export interface DnstapReceiverOptions {
   maxFrameBytes?: number;
   /** Attach the DNS wire messages to events (config dns.eventWire). */
   eventWire?: boolean;
+  /** Who is behind a client address (VPN devices); default: nobody. */
+  devices?: DeviceIdentityLookup;
   metrics?: DnstapMetrics;
   logger?: EdgeLogger;
 }
@@ -192,6 +195,7 @@ export class DnstapReceiver {
       ...(options.pairTimeoutMs !== undefined ? { pairTimeoutMs: options.pairTimeoutMs } : {}),
       ...(options.maxPending !== undefined ? { maxPending: options.maxPending } : {}),
       ...(options.eventWire !== undefined ? { eventWire: options.eventWire } : {}),
+      ...(options.devices !== undefined ? { devices: options.devices } : {}),
     });
   }
 

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { QueryEvent } from '@ghostdns/contracts';
+import type { DeviceIdentity, QueryEvent } from '@ghostdns/contracts';
 import type { QueryErrorLine, QueryLine } from './parser.js';
 
 export interface TapNode {
@@ -34,7 +34,7 @@ function contractName(qname: string): string {
  * message type is CLIENT_QUERY, flags are the query's (RD, CD), rcode is null (unknown)
  * unless a query-errors line said it, cache status is UNKNOWN, no sizes or latencies.
  */
-export function queryLineEvent(line: QueryLine, eventId: string, node: TapNode): QueryEvent {
+export function queryLineEvent(line: QueryLine, eventId: string, node: TapNode, device: DeviceIdentity | null): QueryEvent {
   return {
     event_id: eventId,
     node_id: node.id,
@@ -57,7 +57,7 @@ export function queryLineEvent(line: QueryLine, eventId: string, node: TapNode):
     upstream: null,
     upstream_latency_us: null,
     policy_action: 'PASS',
-    device: null,
+    device,
     query_wire: null,
     response_wire: null,
   };

@@ -3,6 +3,7 @@ import { watch, type FSWatcher, type Stats } from 'node:fs';
 import { mkdir, open, readFile, rename, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ResolverEdgeError } from '../../errors.js';
+import type { DeviceIdentityLookup } from '../../device-identity.js';
 import type { QueryEventSink } from '../../events/sink.js';
 import { silentLogger, type EdgeLogger } from '../../metrics.js';
 import { BindQueryLogDecoder, type DecodedQuery } from './decoder.js';
@@ -24,6 +25,8 @@ export interface BindQueryLogTapOptions {
   /** Identity the events carry (node.id, node.pop). */
   node: TapNode;
   sink: QueryEventSink;
+  /** Who is behind a client address (VPN devices) when its line is read; default: nobody. */
+  devices?: DeviceIdentityLookup;
   metrics?: QuerylogTapMetrics;
   logger?: EdgeLogger;
   /** Poll fallback interval (fs.watch is the fast path). Default 1000 ms. */
@@ -123,7 +126,7 @@ class FollowedLog {
  * A restart continues there; lines read twice produce the same event_ids (see querylogEventId).
  */
 export class BindQueryLogTap {
-  private readonly options: Required<Omit<BindQueryLogTapOptions, 'queryErrorsLog' | 'timezone' | 'metrics' | 'logger'>>;
+  private readonly options: Required<Omit<BindQueryLogTapOptions, 'queryErrorsLog' | 'timezone' | 'metrics' | 'logger' | 'devices'>>;
   private readonly decoder: BindQueryLogDecoder;
   private readonly metrics: QuerylogTapMetrics;
   private readonly logger: EdgeLogger;
@@ -160,7 +163,7 @@ export class BindQueryLogTap {
       supersededByDnstap: options.supersededByDnstap ?? false,
       startAtEnd: options.startAtEnd ?? true,
     };
-    this.decoder = new BindQueryLogDecoder({ node: options.node, timezone });
+    this.decoder = new BindQueryLogDecoder({ node: options.node, timezone, ...(options.devices !== undefined ? { devices: options.devices } : {}) });
     this.metrics = options.metrics ?? noopQuerylogTapMetrics;
     this.logger = options.logger ?? silentLogger;
     this.queries = new FollowedLog(this.options.queriesLog, 'queries');
