@@ -3,6 +3,7 @@ import type { Clock } from '../stats/stats.service.js';
 import { MAX_WINDOW_MINUTES } from '../stats/window.js';
 import type { LogCursor, LogQuery, LogRow } from './logs.repository.js';
 import { MINUTE_MS, QueryParams } from './params.js';
+import { decodeCursorTuple, encodeCursorTuple, invalidCursor } from '../http/link.js';
 
 export const DEFAULT_LOG_LIMIT = 100;
 export const MAX_LOG_LIMIT = 1000;
@@ -62,20 +63,12 @@ interface CursorState extends LogCursor {
 }
 
 export function encodeCursor(state: CursorState): string {
-  return Buffer.from(JSON.stringify([state.at, state.eventId, state.since]), 'utf8').toString('base64url');
+  return encodeCursorTuple([state.at, state.eventId, state.since]);
 }
 
 export function decodeCursor(text: string): CursorState {
-  const bad = invalidParameter('cursor', 'is not a cursor from a Link header of this endpoint');
-  if (!/^[A-Za-z0-9_-]{1,400}$/.test(text)) throw bad;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-  } catch {
-    throw bad;
-  }
-  if (!Array.isArray(parsed) || parsed.length !== 3) throw bad;
-  const [at, eventId, since] = parsed as unknown[];
+  const bad = invalidCursor();
+  const [at, eventId, since] = decodeCursorTuple(text, 3);
   if (typeof at !== 'string' || !EXACT.test(at) || Number.isNaN(Date.parse(at))) throw bad;
   if (typeof eventId !== 'string' || !UUID.test(eventId)) throw bad;
   if (since !== null && (typeof since !== 'string' || Number.isNaN(Date.parse(since)))) throw bad;

@@ -1,6 +1,7 @@
 import type { WriteContext } from '../auth/token.service.js';
 import { ApiError, invalidParameter } from '../errors.js';
 import { QueryParams } from '../analytics/params.js';
+import { decodeCursorTuple, encodeCursorTuple, invalidCursor } from '../http/link.js';
 import type { DevicePage, MappingRow, MappingTx, MappingValues, PeerStateRow, PresenceStore } from './presence.repository.js';
 import { isDeviceId, parseDeviceKey, parseMappingPut, PRESENCE_SOURCES, type DeviceKey, type PresenceSourceId } from './validation.js';
 
@@ -47,21 +48,12 @@ export interface PutResult {
 }
 
 export function encodeDeviceCursor(key: DeviceKey): string {
-  return Buffer.from(JSON.stringify([key.source, key.deviceId]), 'utf8').toString('base64url');
+  return encodeCursorTuple([key.source, key.deviceId]);
 }
 
 export function decodeDeviceCursor(text: string): DeviceKey {
-  const bad = invalidParameter('cursor', 'is not a cursor from a Link header of this endpoint');
-  if (!/^[A-Za-z0-9_-]{1,400}$/.test(text)) throw bad;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-  } catch {
-    throw bad;
-  }
-  if (!Array.isArray(parsed) || parsed.length !== 2) throw bad;
-  const [source, deviceId] = parsed as unknown[];
-  if (!(PRESENCE_SOURCES as readonly unknown[]).includes(source) || typeof deviceId !== 'string' || !isDeviceId(deviceId)) throw bad;
+  const [source, deviceId] = decodeCursorTuple(text, 2);
+  if (!(PRESENCE_SOURCES as readonly unknown[]).includes(source) || typeof deviceId !== 'string' || !isDeviceId(deviceId)) throw invalidCursor();
   return { source: source as PresenceSourceId, deviceId };
 }
 
