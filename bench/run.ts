@@ -11,6 +11,8 @@ import { dnstapTapBenchmark } from './src/dnstap-tap.js';
 import { querylogTapBenchmark } from './src/querylog-tap.js';
 import { ingestBenchmark } from './src/ingest.js';
 import { aggregateQueryBenchmark } from './src/aggregate-query.js';
+import { apiLoadBenchmark } from './src/api-load.js';
+import { dropWeekStores } from './src/week-store.js';
 import { printTable, type BenchmarkResult } from './src/report.js';
 
 function version(command: string, args: string[]): string {
@@ -25,7 +27,13 @@ const benchmarks = [
   thinPathBenchmark, resolverBenchmark, policyBenchmark, fuzzBenchmark, dnstapTapBenchmark, querylogTapBenchmark, ingestBenchmark,
   // Last: it re-migrates the TimescaleDB stand-in (one shared database) before filling it.
   aggregateQueryBenchmark,
+  // On the aggregate benchmark's PostgreSQL store (filled once).
+  apiLoadBenchmark,
 ];
+
+// `pnpm bench -- <word>…`: only the benchmarks whose title contains one of the words (case-insensitive).
+const only = process.argv.slice(2).filter((arg) => arg !== '--').map((arg) => arg.toLowerCase());
+const selected = only.length === 0 ? benchmarks : benchmarks.filter((b) => only.some((word) => b.title.toLowerCase().includes(word)));
 
 const harness = await startHarness();
 let failed = false;
@@ -35,7 +43,7 @@ try {
   console.log(`machine: ${os.cpus()[0]?.model ?? '?'} x${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.platform()} ${os.release()}`);
   console.log(`node ${process.version}; ${version('psql', ['--version'])}; ${version('kcat', ['-V'])}; ${version('dnsperf', ['-h'])}`);
   console.log(`started ${new Date().toISOString()}`);
-  for (const benchmark of benchmarks) {
+  for (const benchmark of selected) {
     const results: BenchmarkResult = await benchmark.run(harness.env);
     printTable(benchmark.title, results);
   }
@@ -43,6 +51,7 @@ try {
   failed = true;
   console.error(error);
 } finally {
+  await dropWeekStores();
   await harness.stop();
 }
 process.exit(failed ? 1 : 0);

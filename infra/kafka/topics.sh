@@ -13,3 +13,4 @@ create dns.queries.dlq.v1 4 2592000000
 create presence.events.v1 4 2592000000
 create records.changes.v1 4 -1
 create security.events.v1 4 2592000000
+create policy.changes.v1 4 -1

@@ -126,12 +126,12 @@ describe('ghostdns haddns map / setup --create-mappings / update with mappings (
 
       await waitFor(() => store.isHealthy(), { description: 'Redis to be ready' });
       const snapshot = decodePresenceSnapshot((await store.get(presenceSnapshotKey(nodeId, 'wireguard'))) ?? Buffer.alloc(0));
-      expect(snapshot?.online.map((d) => [d.deviceId, d.name]).sort()).toEqual([[OFFICE, 'office'], [ROUTER, 'peer-10-8-0-5']].sort());
+      expect(snapshot?.online.map((d) => [d.deviceId, d.name, d.domain]).sort()).toEqual([[OFFICE, 'office', 'home.example'], [ROUTER, 'peer-10-8-0-5', null]].sort());
 
-      // The next round starts from that snapshot. It keeps no domain, so the peer with one is published again.
+      // The next round starts from that snapshot, custom domains included: nothing changed, nothing to publish.
       const next = await haddns(['update', '--dry-run', '--verbose'], env, wgDump);
       expect(next.stdout).toMatch(new RegExp(`^wg0  peer-10-8-0-5\\.vpn\\.test  ${escaped(ROUTER)}  handshake \\d+s  online  no change$`, 'm'));
-      expect(next.stdout).toMatch(new RegExp(`^wg0  office\\.home\\.example  ${escaped(OFFICE)}  .*  would publish DEVICE_ONLINE$`, 'm'));
+      expect(next.stdout).toMatch(new RegExp(`^wg0  office\\.home\\.example  ${escaped(OFFICE)}  handshake \\d+s  online  no change$`, 'm'));
 
       const exported = await haddns(['export-dnsmasq'], env, wgDump);
       expect(exported.stdout.trim().split('\n').slice(1)).toEqual([

@@ -50,6 +50,7 @@ const DESCRIPTIONS: Readonly<Record<string, string>> = {
   'api.corsOrigins': 'Origins allowed to call the REST API from a browser (CORS); empty: CORS off.',
   'api.bodyLimitBytes': 'Largest REST API request body, in bytes (larger: 413).',
   'api.rateLimitPerMinute': 'REST API requests per minute per token (or per client address without one); 0: no limit.',
+  'api.resultCacheSeconds': 'Seconds a stats, top-N, audit or device-activity result is served from memory before it is read again in the background; 0: every request reads the rollups.',
   'api.healthCheckInterval': 'Seconds between HTTP probes of records with metadata.health_check (unhealthy values are withheld); 0: off.',
   'kafka.brokers': 'Kafka bootstrap brokers (required in distributed mode).',
   'kafka.clientId': 'Kafka client id prefix.',

@@ -154,6 +154,8 @@ export const configSchema = z
         rateLimitPerMinute: z.number().int().min(0).max(1_000_000).default(600),
         /** Seconds between probes of records registered with metadata.health_check; 0: no probes (every value answers). */
         healthCheckInterval: z.number().min(0).max(3600).default(10),
+        /** Seconds a stats/top-N/audit/device-activity result is served before it is read again (stale-while-revalidate); 0: every request reads. */
+        resultCacheSeconds: z.number().min(0).max(3600).default(5),
       })
       .strict()
       .default({}),

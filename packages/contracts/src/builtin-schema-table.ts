@@ -17,6 +17,7 @@ const builtinOrdinals: { readonly [N in SchemaName]: number } = {
   RecordChangeEvent: 3,
   SecurityEvent: 4,
   DeadLetter: 5,
+  PolicyChangeEvent: 6,
 };
 
 export function builtinSchemaId(name: SchemaName, version: number): number {

@@ -90,6 +90,26 @@ export interface RecordChangeEvent {
   actor: string;
 }
 
+export type PolicyChangeOp = 'UPSERT' | 'DELETE';
+export type PolicyEntity = 'LIST' | 'ENTRY';
+export type PolicyKind = 'BLOCK' | 'ALLOW';
+export type PolicyListFormat = 'AUTO' | 'HOSTS' | 'ADBLOCK' | 'PLAIN';
+
+/** A blocklist/allowlist or custom domain managed through the API changed: topic policy.changes.v1, key = entity/id. */
+export interface PolicyChangeEvent {
+  event_id: string;
+  op: PolicyChangeOp;
+  entity: PolicyEntity;
+  id: string;                     // UUID of the list or entry in the records API
+  kind: PolicyKind;
+  source: string | null;          // LIST: http(s) URL or absolute file path; ENTRY: null
+  format: PolicyListFormat | null; // LIST only
+  enabled: boolean | null;        // LIST only
+  domain: string | null;          // ENTRY only: lower-case ASCII, no trailing dot
+  changed_at_us: number;
+  actor: string;
+}
+
 export type SecuritySeverity = 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
 
 /** A detection fired: topic security.events.v1, key = client_ip. */

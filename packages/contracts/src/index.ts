@@ -24,3 +24,4 @@ export { dnsClassName, dnsTypeName, rcodeName } from './dns-names.js';
 export * from './presence-snapshot.js';
 export * from './tailscale-devices.js';
 export * from './presence-names.js';
+export { normalizePolicyDomain } from './policy-domains.js';

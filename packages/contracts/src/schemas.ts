@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import avro, { type Type } from 'avsc';
-import type { DeadLetter, PresenceEvent, QueryEvent, RecordChangeEvent, SecurityEvent } from './events.js';
+import type { DeadLetter, PolicyChangeEvent, PresenceEvent, QueryEvent, RecordChangeEvent, SecurityEvent } from './events.js';
 
 /** Every top-level record schema, keyed by its name, with the TypeScript type that mirrors it. */
 export interface SchemaPayloads {
@@ -9,6 +9,7 @@ export interface SchemaPayloads {
   RecordChangeEvent: RecordChangeEvent;
   SecurityEvent: SecurityEvent;
   DeadLetter: DeadLetter;
+  PolicyChangeEvent: PolicyChangeEvent;
 }
 
 export type SchemaName = keyof SchemaPayloads;
@@ -19,6 +20,7 @@ export const schemaNames: readonly SchemaName[] = [
   'RecordChangeEvent',
   'SecurityEvent',
   'DeadLetter',
+  'PolicyChangeEvent',
 ];
 
 /** A schema as JSON (the parsed contents of an .avsc file). */

@@ -1,4 +1,4 @@
-import type { DeadLetter, PresenceEvent, QueryEvent, RecordChangeEvent, SecurityEvent } from './events.js';
+import type { DeadLetter, PolicyChangeEvent, PresenceEvent, QueryEvent, RecordChangeEvent, SecurityEvent } from './events.js';
 import type { SchemaName, SchemaPayloads } from './schemas.js';
 
 /** Every topic GhostDNS uses. Versioned: a breaking change is a new topic. */
@@ -8,6 +8,7 @@ export const Topics = {
   recordChanges: 'records.changes.v1',
   security: 'security.events.v1',
   queriesDeadLetter: 'dns.queries.dlq.v1',
+  policyChanges: 'policy.changes.v1',
 } as const;
 
 export type TopicName = (typeof Topics)[keyof typeof Topics];
@@ -18,12 +19,14 @@ export interface TopicPayloads {
   'records.changes.v1': RecordChangeEvent;
   'security.events.v1': SecurityEvent;
   'dns.queries.dlq.v1': DeadLetter;
+  'policy.changes.v1': PolicyChangeEvent;
 }
 
 /**
  * Partition keys: ordering is per client for queries, per device, per RRset
  * (name/type: records.changes.v1 is compacted, and two RRsets at one name must
- * not compact each other away).
+ * not compact each other away), per managed list or entry (entity/id: the
+ * last event of a key is its whole state, so policy.changes.v1 may be compacted).
  */
 export const topicKey: { [K in TopicName]: (value: TopicPayloads[K]) => string } = {
   'dns.queries.v1': (e) => e.client_ip,
@@ -31,6 +34,7 @@ export const topicKey: { [K in TopicName]: (value: TopicPayloads[K]) => string }
   'records.changes.v1': (e) => `${e.name}/${e.type}`,
   'security.events.v1': (e) => e.client_ip,
   'dns.queries.dlq.v1': (e) => `${e.source_topic}/${e.partition}`,
+  'policy.changes.v1': (e) => `${e.entity}/${e.id}`,
 };
 
 /** The schema name whose TypeScript mirror is exactly T (never if none is). */
@@ -48,6 +52,7 @@ export const topicValueSchema: { readonly [K in TopicName]: SchemaNameOf<TopicPa
   'records.changes.v1': 'RecordChangeEvent',
   'security.events.v1': 'SecurityEvent',
   'dns.queries.dlq.v1': 'DeadLetter',
+  'policy.changes.v1': 'PolicyChangeEvent',
 };
 
 /** Every topic name, in the order of `Topics`. */

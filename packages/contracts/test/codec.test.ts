@@ -7,8 +7,8 @@ import { checkEvolution } from '../src/evolution.js';
 import type { QueryEvent } from '../src/events.js';
 import type { SchemaIdResolver } from '../src/schema-id-resolver.js';
 import { currentSchemaVersion, loadSchema, loadSchemaJson, schemaHistory, type AvroSchemaJson } from '../src/schemas.js';
-import { Topics, topicNames, topicValueSchema, type TopicName } from '../src/topics.js';
-import { deadLetter, presenceEvent, queryEvent, samples } from './sample-events.js';
+import { topicKey, Topics, topicNames, topicValueSchema, type TopicName } from '../src/topics.js';
+import { deadLetter, policyChangeEvent, presenceEvent, queryEvent, samples } from './sample-events.js';
 
 function expectContractError(run: () => unknown, code: ContractErrorCode, message?: RegExp): ContractError {
   let thrown: unknown;
@@ -66,6 +66,7 @@ describe('built-in schema ids', () => {
       'records.changes.v1': 2_000_003_001,
       'security.events.v1': 2_000_004_001,
       'dns.queries.dlq.v1': 2_000_005_001,
+      'policy.changes.v1': 2_000_006_001,
     });
   });
 
@@ -246,5 +247,12 @@ describe('event codec reading other schema versions', () => {
     await expect(codec.decodeAsync(Topics.queries, wireMessage(777, Buffer.alloc(0)))).rejects.toMatchObject({
       code: 'GHOSTDNS_CONTRACT_UNKNOWN_SCHEMA_ID',
     });
+  });
+});
+
+describe('topic keys', () => {
+  it('key policy changes by entity and id, so a list and an entry never compact each other away', () => {
+    expect(topicKey[Topics.policyChanges](policyChangeEvent)).toBe(`ENTRY/${policyChangeEvent.id}`);
+    expect(topicKey[Topics.policyChanges]({ ...policyChangeEvent, entity: 'LIST' })).toBe(`LIST/${policyChangeEvent.id}`);
   });
 });

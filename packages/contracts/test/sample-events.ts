@@ -6,6 +6,11 @@ import type {
   DnsTransport,
   DnstapMessageType,
   PolicyAction,
+  PolicyChangeEvent,
+  PolicyChangeOp,
+  PolicyEntity,
+  PolicyKind,
+  PolicyListFormat,
   PresenceEvent,
   PresenceEventType,
   PresenceSource,
@@ -120,6 +125,22 @@ export const deadLetter: DeadLetter = {
   payload: Buffer.from([0, 0, 0, 0, 1, 0xff, 0x00, 0x7f]),
 };
 
+export const policyChangeEvent: PolicyChangeEvent = {
+  event_id: '4e3f2a1b-7c6d-4e5f-9a8b-0c1d2e3f4a5b',
+  op: 'DELETE',
+  entity: 'ENTRY',
+  id: '6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f',
+  kind: 'ALLOW',
+  source: 'https://lists.example.net/hosts.txt',
+  format: 'ADBLOCK',
+  enabled: false,
+  domain: 'xn--bcher-kva.example',
+  changed_at_us: 1_732_354_002_000_001,
+  actor: 'token:ops:6f1c2d3e',
+};
+
+export const policyChangeEventWithNulls: PolicyChangeEvent = { ...policyChangeEvent, source: null, format: null, enabled: null, domain: null };
+
 /** For each schema: the fully-populated sample (nothing null) and, where it has nullable fields, one with every one null. */
 export const samples: { readonly [N in SchemaName]: readonly SchemaPayloads[N][] } = {
   QueryEvent: [queryEvent, queryEventWithNulls],
@@ -127,6 +148,7 @@ export const samples: { readonly [N in SchemaName]: readonly SchemaPayloads[N][]
   RecordChangeEvent: [recordChangeEvent],
   SecurityEvent: [securityEvent, securityEventWithNulls],
   DeadLetter: [deadLetter],
+  PolicyChangeEvent: [policyChangeEvent, policyChangeEventWithNulls],
 };
 
 /** Every enum field of every schema with every symbol of its TS union, in schema order. */
@@ -157,4 +179,10 @@ export const enumSymbols: { readonly [N in SchemaName]: Readonly<Partial<Record<
     severity: everyMember<SecuritySeverity>()('LOW', 'MEDIUM', 'HIGH', 'CRITICAL'),
   },
   DeadLetter: {},
+  PolicyChangeEvent: {
+    op: everyMember<PolicyChangeOp>()('UPSERT', 'DELETE'),
+    entity: everyMember<PolicyEntity>()('LIST', 'ENTRY'),
+    kind: everyMember<PolicyKind>()('BLOCK', 'ALLOW'),
+    format: everyMember<PolicyListFormat>()('AUTO', 'HOSTS', 'ADBLOCK', 'PLAIN'),
+  },
 };

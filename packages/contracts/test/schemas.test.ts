@@ -30,8 +30,10 @@ function isNullable(field: FieldJson): boolean {
   return Array.isArray(field.type) && field.type[0] === 'null';
 }
 
-function isEnum(field: FieldJson): field is FieldJson & { type: { symbols: string[]; default?: unknown } } {
-  return isObject(field.type) && field.type.type === 'enum';
+/** The enum a field holds, directly or as the T of ["null", T]. */
+function enumOf(field: FieldJson): { symbols: string[]; default?: unknown } | undefined {
+  const branch = Array.isArray(field.type) && field.type[0] === 'null' ? (field.type[1] as unknown) : field.type;
+  return isObject(branch) && branch.type === 'enum' ? (branch as { symbols: string[]; default?: unknown }) : undefined;
 }
 
 function isTimestamp(field: FieldJson): boolean {
@@ -117,14 +119,16 @@ describe.each(schemaNames)('schema %s', (name) => {
   });
 
   it('declares every enum with its TS union symbols and a default, and round-trips each symbol', () => {
-    const enumFields = allFields(json).filter(({ field }) => isEnum(field));
+    const enumFields = allFields(json).flatMap(({ path, field }) => {
+      const type = enumOf(field);
+      return type === undefined ? [] : [{ path, type }];
+    });
     const declared: Readonly<Record<string, readonly string[] | undefined>> = enumSymbols[name];
     expect(enumFields.map(({ path }) => path).sort()).toEqual(Object.keys(declared).sort());
-    for (const { path, field } of enumFields) {
-      if (!isEnum(field)) continue;
-      expect(field.type.symbols, `${name}.${path} symbols`).toEqual(declared[path]);
-      expect(field.type.symbols, `${name}.${path} has a default symbol`).toContain(field.type.default);
-      for (const symbol of field.type.symbols) {
+    for (const { path, type } of enumFields) {
+      expect(type.symbols, `${name}.${path} symbols`).toEqual(declared[path]);
+      expect(type.symbols, `${name}.${path} has a default symbol`).toContain(type.default);
+      for (const symbol of type.symbols) {
         const value = { ...samples[name][0], [path]: symbol };
         expect(roundTrip(name, value)).toEqual(value);
       }

@@ -3,8 +3,9 @@ import { Topics, type DeadLetter, type PresenceEvent, type TopicName, type Topic
 import type { QueryEventMapper, RejectReason } from './mapper.js';
 import type { MappedBatch, RejectedEvent } from './mapping.js';
 import { PresenceEventMapper, type PresenceRejectReason } from './presence-mapper.js';
-import type { DeadLetterPublisher, IngestLogger, IngestMetrics, PresenceMetrics, StreamMetrics } from './ports.js';
-import type { DnsQueryRow, PresenceHistoryRow } from './row.js';
+import type { DeadLetterPublisher, IngestLogger, IngestMetrics, PresenceMetrics, SecurityMetrics, StreamMetrics } from './ports.js';
+import type { DnsQueryRow, PresenceHistoryRow, SecurityEventRow } from './row.js';
+import { SecurityEventMapper, type SecurityRejectReason } from './security-mapper.js';
 
 /** The part of a TableWriter the ingestor uses. */
 export interface RowWriter<Row> {
@@ -20,8 +21,23 @@ export interface IngestOutcome<Event, Reason extends string> {
   rejected: RejectedEvent<Event, Reason>[];
 }
 
+/**
+ * Sees each batch's rows once the batch is durable (written, refused events dead-lettered), so a
+ * redelivered batch that failed before is not seen twice. Must neither throw nor wait: the handler
+ * resolves right after it, and the bus commits.
+ */
+export interface BatchObserver<Row> {
+  observe(rows: readonly Row[]): void;
+}
+
 /** Topics whose events carry an event_id (the ones stored with a unique key on it). */
 export type EventTopic = { [K in TopicName]: TopicPayloads[K] extends { event_id: string } ? K : never }[TopicName];
+
+interface StoredBatch<Event, Row, Reason extends string> {
+  outcome: IngestOutcome<Event, Reason>;
+  /** The valid rows, stored now or before. */
+  rows: Row[];
+}
 
 /** What an Ingestor consumes one topic with. */
 export interface IngestStream<K extends EventTopic, Row, Reason extends string> {
@@ -31,6 +47,7 @@ export interface IngestStream<K extends EventTopic, Row, Reason extends string> 
   readonly metrics: StreamMetrics<Reason>;
   /** The row's event time (ISO 8601, UTC): the newest of a batch gives the lag. */
   readonly eventTime: (row: Row) => string;
+  readonly observer?: BatchObserver<Row>;
 }
 
 /**
@@ -54,9 +71,9 @@ export class Ingestor<K extends EventTopic, Row, Reason extends string> {
   }
 
   readonly handle = async (batch: DecodedBatch<K>): Promise<void> => {
-    let outcome: IngestOutcome<TopicPayloads[K], Reason>;
+    let stored: StoredBatch<TopicPayloads[K], Row, Reason>;
     try {
-      outcome = await this.ingest(batch.values);
+      stored = await this.store(batch.values);
     } catch (error) {
       this.logger.error(
         { topic: batch.topic, partition: batch.partition, lastOffset: batch.lastOffset, size: batch.values.length, err: error },
@@ -64,6 +81,7 @@ export class Ingestor<K extends EventTopic, Row, Reason extends string> {
       );
       throw error;
     }
+    const { outcome, rows } = stored;
     if (outcome.rejected.length > 0) {
       await this.deadLetter(batch, outcome.rejected);
       this.logger.warn(
@@ -77,6 +95,7 @@ export class Ingestor<K extends EventTopic, Row, Reason extends string> {
         'events rejected',
       );
     }
+    this.stream.observer?.observe(rows);
   };
 
   private async deadLetter(batch: DecodedBatch<K>, rejected: readonly RejectedEvent<TopicPayloads[K], Reason>[]): Promise<void> {
@@ -104,6 +123,10 @@ export class Ingestor<K extends EventTopic, Row, Reason extends string> {
   }
 
   async ingest(values: readonly TopicPayloads[K][]): Promise<IngestOutcome<TopicPayloads[K], Reason>> {
+    return (await this.store(values)).outcome;
+  }
+
+  private async store(values: readonly TopicPayloads[K][]): Promise<StoredBatch<TopicPayloads[K], Row, Reason>> {
     const { mapper, writer, metrics, eventTime } = this.stream;
     metrics.batchReceived(values.length);
     const { rows, rejected } = mapper.mapBatch(values);
@@ -124,11 +147,11 @@ export class Ingestor<K extends EventTopic, Row, Reason extends string> {
       return max === null || time > max ? time : max;
     }, null);
     if (newest !== null) metrics.eventLag?.((Date.now() - Date.parse(newest)) / 1000);
-    return { inserted, duplicates: rows.length - inserted, rejected };
+    return { outcome: { inserted, duplicates: rows.length - inserted, rejected }, rows };
   }
 }
 
-/** dns.queries.v1 into dns_queries. */
+/** dns.queries.v1 into dns_queries; each stored batch is shown to `observer` (the security detectors). */
 export class QueryIngestor extends Ingestor<typeof Topics.queries, DnsQueryRow, RejectReason> {
   constructor(
     mapper: QueryEventMapper,
@@ -136,8 +159,9 @@ export class QueryIngestor extends Ingestor<typeof Topics.queries, DnsQueryRow, 
     metrics: IngestMetrics,
     logger: IngestLogger,
     deadLetters?: DeadLetterPublisher,
+    observer?: BatchObserver<DnsQueryRow>,
   ) {
-    super({ topic: Topics.queries, mapper, writer, metrics, eventTime: (row) => row.queried_at }, logger, deadLetters);
+    super({ topic: Topics.queries, mapper, writer, metrics, eventTime: (row) => row.queried_at, observer }, logger, deadLetters);
   }
 }
 
@@ -157,5 +181,16 @@ export class PresenceIngestor extends Ingestor<typeof Topics.presence, PresenceH
       logger.warn({ event_id: event.event_id, device_id: event.device_id, invalid }, 'invalid presence addresses dropped');
     });
     super({ topic: Topics.presence, mapper, writer, metrics, eventTime: (row) => row.observed_at }, logger, deadLetters);
+  }
+}
+
+/** security.events.v1 into security_events: what the detectors (this worker's or others') publish. */
+export class SecurityIngestor extends Ingestor<typeof Topics.security, SecurityEventRow, SecurityRejectReason> {
+  constructor(writer: RowWriter<SecurityEventRow>, metrics: SecurityMetrics, logger: IngestLogger, deadLetters?: DeadLetterPublisher) {
+    super(
+      { topic: Topics.security, mapper: new SecurityEventMapper(), writer, metrics, eventTime: (row) => row.detected_at },
+      logger,
+      deadLetters,
+    );
   }
 }

@@ -74,6 +74,7 @@ const reject: Checks<RejectReason>['reject'] = checks.reject;
 const text: Checks<RejectReason>['text'] = checks.text;
 const textOrEmpty: Checks<RejectReason>['textOrEmpty'] = checks.textOrEmpty;
 const timestamp: Checks<RejectReason>['timestamp'] = checks.timestamp;
+const ipAddress: Checks<RejectReason>['ip'] = checks.ip;
 
 /** Order in which set header flags are written to the `flags` column. */
 export const FLAG_ORDER: readonly (keyof HeaderFlags)[] = ['qr', 'aa', 'tc', 'rd', 'ra', 'ad', 'cd'];
@@ -139,12 +140,6 @@ function normaliseQname(value: unknown): string {
   return name;
 }
 
-function clientIp(value: unknown): string {
-  // inet has no zone ids (fe80::1%eth0) and net.isIP would accept them.
-  if (typeof value !== 'string' || isIP(value) === 0 || value.includes('%')) reject('invalid_client_ip', 'client_ip', value);
-  return value;
-}
-
 function headerFlags(value: unknown): HeaderFlags {
   if (typeof value !== 'object' || value === null) return reject('invalid_flags', 'flags', value);
   const record = value as Record<string, unknown>;
@@ -188,7 +183,7 @@ export class QueryEventMapper extends EventMapper<QueryEvent, DnsQueryRow, Rejec
       if (latencyUs > INT4_MAX) reject('latency_out_of_range', 'latency_us', latencyUs);
     }
 
-    const ip = clientIp(event.client_ip);
+    const ip = ipAddress(event.client_ip, 'client_ip', 'invalid_client_ip');
     if (!isIntIn(event.client_port, 0, UINT16_MAX)) reject('invalid_client_port', 'client_port', event.client_port);
     const domain = normaliseQname(event.qname);
     if (!isIntIn(event.qtype, 0, UINT16_MAX)) reject('invalid_qtype', 'qtype', event.qtype);

@@ -1,5 +1,6 @@
 // What every event -> row mapper of the worker shares: the rejection control
 // flow, the batch split, and the field checks whose failure is a rejection.
+import { isIP } from 'node:net';
 import { presenceSourceId, type PresenceSource } from '@ghostdns/contracts';
 
 export type MapResult<Row, Reason extends string> =
@@ -117,6 +118,8 @@ export interface Checks<Reason extends string> {
   textOrEmpty: (value: unknown, field: string, reason: Reason) => string;
   /** Epoch microseconds as an exact ISO 8601 timestamp. */
   timestamp: (value: unknown, field: string, reason: Reason) => string;
+  /** An IPv4 or IPv6 address inet can hold. */
+  ip: (value: unknown, field: string, reason: Reason) => string;
 }
 
 export const checks: Checks<string> = {
@@ -134,6 +137,11 @@ export const checks: Checks<string> = {
   timestamp: (value, field, reason) => {
     if (!isIntIn(value, 0, MAX_EPOCH_US)) checks.reject(reason, field, value);
     return epochMicrosToIso(value);
+  },
+  ip: (value, field, reason) => {
+    // inet has no zone ids (fe80::1%eth0) and net.isIP would accept them.
+    if (typeof value !== 'string' || isIP(value) === 0 || value.includes('%')) checks.reject(reason, field, value);
+    return value;
   },
 };
 

@@ -1,9 +1,11 @@
 import { counter, gauge, histogram } from '@ghostdns/observability';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { DETECTION_KINDS } from './detection/detectors.js';
 import { REJECT_REASONS } from './mapper.js';
 import { reasonList } from './mapping.js';
 import { PRESENCE_REJECT_REASONS } from './presence-mapper.js';
-import type { IngestMetrics, MaintenanceTask, PresenceMetrics, StreamMetrics } from './ports.js';
+import type { DetectionMetrics, IngestMetrics, MaintenanceTask, PresenceMetrics, SecurityMetrics, StreamMetrics } from './ports.js';
+import { SECURITY_REJECT_REASONS } from './security-mapper.js';
 
 const MAINTENANCE_TASKS = reasonList<MaintenanceTask>({
   policies: true,
@@ -41,6 +43,13 @@ const PRESENCE_STREAM: StreamSpec = {
   events: 'Presence events',
   table: 'presence_history',
   reasons: PRESENCE_REJECT_REASONS,
+};
+
+const SECURITY_STREAM: StreamSpec = {
+  prefix: 'ghostdns_ingest_security',
+  events: 'Security events',
+  table: 'security_events',
+  reasons: SECURITY_REJECT_REASONS,
 };
 
 function streamInstruments(registry: Registry, spec: StreamSpec): StreamInstruments {
@@ -159,6 +168,60 @@ export function createPresenceMetrics(registry: Registry): PresenceMetrics {
     ...streamMetrics(m),
     addressesDropped: (count) => {
       if (count > 0) m.addressesDropped.inc(count);
+    },
+  };
+}
+
+/** The security-event ingest instruments on a registry (registered by the first caller, reused after). */
+export function securityInstruments(registry: Registry): StreamInstruments {
+  return streamInstruments(registry, SECURITY_STREAM);
+}
+
+/** SecurityMetrics on the runtime's registry. */
+export function createSecurityMetrics(registry: Registry): SecurityMetrics {
+  return streamMetrics(securityInstruments(registry));
+}
+
+export interface DetectionInstruments {
+  detections: Counter<'kind'>;
+  failures: Counter<'kind'>;
+  unpublished: Counter;
+}
+
+/** The detector instruments on a registry (registered by the first caller, reused after). */
+export function detectionInstruments(registry: Registry): DetectionInstruments {
+  const detections = counter(registry, {
+    name: 'ghostdns_ingest_detections_total',
+    help: 'Security detections fired over stored queries, by kind',
+    labelNames: ['kind'] as const,
+  });
+  const failures = counter(registry, {
+    name: 'ghostdns_ingest_detector_failures_total',
+    help: 'Batches a security detector failed on (the batch was stored; the detector skipped the rest of it), by kind',
+    labelNames: ['kind'] as const,
+  });
+  for (const kind of DETECTION_KINDS) {
+    detections.inc({ kind }, 0);
+    failures.inc({ kind }, 0);
+  }
+  return {
+    detections,
+    failures,
+    unpublished: counter(registry, {
+      name: 'ghostdns_ingest_detections_unpublished_total',
+      help: 'Security detections lost: refused by the bus, or dropped while too many were unacknowledged',
+    }),
+  };
+}
+
+/** DetectionMetrics on the runtime's registry. */
+export function createDetectionMetrics(registry: Registry): DetectionMetrics {
+  const m = detectionInstruments(registry);
+  return {
+    fired: (kind) => m.detections.inc({ kind }),
+    failed: (kind) => m.failures.inc({ kind }),
+    unpublished: (count) => {
+      if (count > 0) m.unpublished.inc(count);
     },
   };
 }

@@ -1,6 +1,8 @@
-import type { DeadLetter } from '@ghostdns/contracts';
+import type { DeadLetter, SecurityEvent } from '@ghostdns/contracts';
+import type { DetectionKind } from './detection/detectors.js';
 import type { RejectReason } from './mapper.js';
 import type { PresenceRejectReason } from './presence-mapper.js';
+import type { SecurityRejectReason } from './security-mapper.js';
 
 /** Pino-compatible structured logger: what the worker needs from observability's Logger. */
 export interface IngestLogger {
@@ -39,12 +41,30 @@ export interface PresenceMetrics extends StreamMetrics<PresenceRejectReason> {
   addressesDropped(count: number): void;
 }
 
+/** security.events.v1 into security_events (ghostdns_ingest_security_*). */
+export type SecurityMetrics = StreamMetrics<SecurityRejectReason>;
+
+/** What the worker reports about its detectors. */
+export interface DetectionMetrics {
+  /** A detector fired (ghostdns_ingest_detections_total{kind}). */
+  fired(kind: DetectionKind): void;
+  /** A detector threw; the batch was stored all the same (ghostdns_ingest_detector_failures_total{kind}). */
+  failed(kind: DetectionKind): void;
+  /** Detections lost: the bus refused them or had too many unacknowledged (ghostdns_ingest_detections_unpublished_total). */
+  unpublished(count: number): void;
+}
+
 /** Periodic work of the worker on the analytics store. Bounded set: used as a metric label. */
 export type MaintenanceTask = 'policies' | 'rollups' | 'partitions' | 'retention';
 
 /** Where refused events of every topic go (the bus, on Topics.queriesDeadLetter); resolves once they are durable. */
 export interface DeadLetterPublisher {
   publish(letters: readonly DeadLetter[]): Promise<void>;
+}
+
+/** Where detections go (the bus, on Topics.security); resolves once they are durable. */
+export interface SecurityEventPublisher {
+  publish(events: readonly SecurityEvent[]): Promise<void>;
 }
 
 export const noopIngestMetrics: IngestMetrics = {

@@ -105,7 +105,34 @@ export const PRESENCE_HISTORY_COLUMNS = [
 
 export type PresenceHistoryColumn = (typeof PRESENCE_HISTORY_COLUMNS)[number][0];
 
+/** One row of `security_events` (packages/db, migration 080), in column order. */
+export interface SecurityEventRow {
+  detected_at: string;
+  event_id: string;
+  node_id: string;
+  kind: string;
+  severity: string;
+  client_ip: string;
+  qname: string | null;
+  /** The details map as JSON text (jsonb). */
+  details: string;
+}
+
+export const SECURITY_EVENT_COLUMNS = [
+  ['detected_at', 'timestamptz'],
+  ['event_id', 'uuid'],
+  ['node_id', 'text'],
+  ['kind', 'text'],
+  ['severity', 'text'],
+  ['client_ip', 'inet'],
+  ['qname', 'text'],
+  ['details', 'jsonb'],
+] as const satisfies readonly (readonly [keyof SecurityEventRow, string])[];
+
+export type SecurityEventColumn = (typeof SECURITY_EVENT_COLUMNS)[number][0];
+
 /** Compile-time proofs that each column list names every field of its row. */
 type AssertNever<T extends never> = T;
 export type AllColumnsListed = AssertNever<Exclude<keyof DnsQueryRow, DnsQueryColumn>>;
 export type AllPresenceColumnsListed = AssertNever<Exclude<keyof PresenceHistoryRow, PresenceHistoryColumn>>;
+export type AllSecurityColumnsListed = AssertNever<Exclude<keyof SecurityEventRow, SecurityEventColumn>>;

@@ -1,5 +1,12 @@
 import type pg from 'pg';
-import { DNS_QUERY_COLUMNS, PRESENCE_HISTORY_COLUMNS, type DnsQueryRow, type PresenceHistoryRow } from './row.js';
+import {
+  DNS_QUERY_COLUMNS,
+  PRESENCE_HISTORY_COLUMNS,
+  SECURITY_EVENT_COLUMNS,
+  type DnsQueryRow,
+  type PresenceHistoryRow,
+  type SecurityEventRow,
+} from './row.js';
 import { IngestError } from './errors.js';
 
 /** Column name and the PostgreSQL type of its values, in table order. */
@@ -57,6 +64,9 @@ export const INSERT_DNS_QUERIES_SQL =
 
 /** A redelivered presence event is absorbed by the unique key (event_id, observed_at). */
 export const INSERT_PRESENCE_HISTORY_SQL = unnestInsertSql('presence_history', PRESENCE_HISTORY_COLUMNS, '(event_id, observed_at)');
+
+/** A redelivered security event is absorbed by the unique key (event_id, detected_at). */
+export const INSERT_SECURITY_EVENTS_SQL = unnestInsertSql('security_events', SECURITY_EVENT_COLUMNS, '(event_id, detected_at)');
 
 /** The part of pg.Pool the writer uses (lets unit tests stub it). */
 export type PgPoolLike = Pick<pg.Pool, 'connect'>;
@@ -121,5 +131,11 @@ export class QueryEventWriter extends TableWriter<DnsQueryRow> {
 export class PresenceHistoryWriter extends TableWriter<PresenceHistoryRow> {
   constructor(pool: PgPoolLike) {
     super(pool, 'presence_history', INSERT_PRESENCE_HISTORY_SQL, PRESENCE_HISTORY_COLUMNS);
+  }
+}
+
+export class SecurityEventWriter extends TableWriter<SecurityEventRow> {
+  constructor(pool: PgPoolLike) {
+    super(pool, 'security_events', INSERT_SECURITY_EVENTS_SQL, SECURITY_EVENT_COLUMNS);
   }
 }

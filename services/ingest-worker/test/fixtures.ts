@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { DeviceIdentity, PresenceEvent, QueryEvent } from '@ghostdns/contracts';
+import type { DeviceIdentity, PresenceEvent, QueryEvent, SecurityEvent } from '@ghostdns/contracts';
 
 /** 2024-05-01T12:00:00.123456Z in epoch microseconds. */
 export const QUERY_TIME_US = 1_714_564_800_123_456;
@@ -57,6 +57,24 @@ export function presenceEvent(overrides: Partial<PresenceEvent> = {}): PresenceE
     observed_at_us: OBSERVED_AT_US,
     node_id: 'edge-1',
     domain: null,
+    ...overrides,
+  };
+}
+
+/** 2024-05-01T12:05:00.000042Z in epoch microseconds. */
+export const DETECTED_AT_US = 1_714_565_100_000_042;
+
+/** A tunnelling detection; override what a case needs. */
+export function securityEvent(overrides: Partial<SecurityEvent> = {}): SecurityEvent {
+  return {
+    event_id: randomUUID(),
+    detected_at_us: DETECTED_AT_US,
+    kind: 'tunneling',
+    severity: 'HIGH',
+    client_ip: '100.101.102.103',
+    qname: '0a1b2c3d4e5f60718293a4b5c6d7e8.example.net',
+    node_id: 'worker-1',
+    details: { apex: 'example.net', unique_names: '30', window_seconds: '60' },
     ...overrides,
   };
 }

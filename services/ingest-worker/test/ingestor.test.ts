@@ -4,9 +4,10 @@ import { Topics, type DeadLetter } from '@ghostdns/contracts';
 import { PresenceIngestor, QueryIngestor, type RowWriter } from '../src/ingestor.js';
 import { QueryEventMapper, type RejectReason } from '../src/mapper.js';
 import type { PresenceRejectReason } from '../src/presence-mapper.js';
-import type { IngestLogger, IngestMetrics, PresenceMetrics } from '../src/ports.js';
+import type { IngestMetrics, PresenceMetrics } from '../src/ports.js';
 import type { DnsQueryRow, PresenceHistoryRow } from '../src/row.js';
 import { presenceEvent, queryEvent } from './fixtures.js';
+import { RecordingLogger } from './support/recording-logger.js';
 
 class RecordingMetrics implements IngestMetrics {
   readonly calls: string[] = [];
@@ -44,19 +45,6 @@ class RecordingPresenceMetrics implements PresenceMetrics {
   }
   addressesDropped(count: number): void {
     this.calls.push(`addresses-dropped:${count}`);
-  }
-}
-
-class RecordingLogger implements IngestLogger {
-  readonly lines: { level: string; obj: object | string; msg?: string }[] = [];
-  info(obj: object | string, msg?: string): void {
-    this.lines.push({ level: 'info', obj, msg });
-  }
-  warn(obj: object | string, msg?: string): void {
-    this.lines.push({ level: 'warn', obj, msg });
-  }
-  error(obj: object | string, msg?: string): void {
-    this.lines.push({ level: 'error', obj, msg });
   }
 }
 

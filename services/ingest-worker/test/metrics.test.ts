@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { createMetricsRegistry } from '@ghostdns/observability';
-import { createIngestMetrics, createPresenceMetrics, ingestInstruments } from '../src/metrics.js';
+import {
+  createDetectionMetrics,
+  createIngestMetrics,
+  createPresenceMetrics,
+  createSecurityMetrics,
+  ingestInstruments,
+} from '../src/metrics.js';
 
 describe('ingest metrics', () => {
   it('expose counters and histograms in Prometheus text format', async () => {
@@ -93,5 +99,26 @@ describe('ingest metrics', () => {
     expect(text).toMatch(/^ghostdns_ingest_presence_addresses_dropped_total 3$/m);
     expect(text).toMatch(/^ghostdns_ingest_presence_event_lag_seconds 1.5$/m);
     expect(text).not.toMatch(/^ghostdns_ingest_rejected_total\{reason="invalid_observed_at"\}/m);
+  });
+
+  it('expose the security stream under ghostdns_ingest_security_* and the detectors under ghostdns_ingest_detect*', async () => {
+    const registry = createMetricsRegistry({ processMetrics: false });
+    const security = createSecurityMetrics(registry);
+    const detections = createDetectionMetrics(registry);
+    security.batchCommitted(2);
+    security.rejected('invalid_details');
+    detections.fired('tunneling');
+    detections.failed('dga');
+    detections.unpublished(3);
+    detections.unpublished(0);
+
+    const text = await registry.metrics();
+    expect(text).toMatch(/^ghostdns_ingest_security_rows_total 2$/m);
+    expect(text).toMatch(/^ghostdns_ingest_security_rejected_total\{reason="invalid_details"\} 1$/m);
+    expect(text).toMatch(/^ghostdns_ingest_security_rejected_total\{reason="invalid_kind"\} 0$/m);
+    expect(text).toMatch(/^ghostdns_ingest_detections_total\{kind="tunneling"\} 1$/m);
+    expect(text).toMatch(/^ghostdns_ingest_detections_total\{kind="query-flood"\} 0$/m);
+    expect(text).toMatch(/^ghostdns_ingest_detector_failures_total\{kind="dga"\} 1$/m);
+    expect(text).toMatch(/^ghostdns_ingest_detections_unpublished_total 3$/m);
   });
 });

@@ -4,16 +4,19 @@ import { describe, expect, it } from 'vitest';
 import { IngestError } from '../src/errors.js';
 import { QueryEventMapper } from '../src/mapper.js';
 import { PresenceEventMapper } from '../src/presence-mapper.js';
-import { DNS_QUERY_COLUMNS, PRESENCE_HISTORY_COLUMNS } from '../src/row.js';
+import { DNS_QUERY_COLUMNS, PRESENCE_HISTORY_COLUMNS, SECURITY_EVENT_COLUMNS } from '../src/row.js';
+import { SecurityEventMapper } from '../src/security-mapper.js';
 import {
   arrayLiteral,
   INSERT_DNS_QUERIES_SQL,
   INSERT_PRESENCE_HISTORY_SQL,
+  INSERT_SECURITY_EVENTS_SQL,
   PresenceHistoryWriter,
   QueryEventWriter,
+  SecurityEventWriter,
   type PgPoolLike,
 } from '../src/writer.js';
-import { device, presenceEvent, queryEvent } from './fixtures.js';
+import { device, presenceEvent, queryEvent, securityEvent } from './fixtures.js';
 
 /** A pool of one scripted client: records every query, fails the ones the test names. */
 class StubPool implements PgPoolLike {
@@ -42,6 +45,7 @@ class StubPool implements PgPoolLike {
 
 const queryRows = new QueryEventMapper().mapBatch([queryEvent(), queryEvent({ device: device() })]).rows;
 const presenceRows = new PresenceEventMapper().mapBatch([presenceEvent(), presenceEvent({ addresses: [] })]).rows;
+const securityRows = new SecurityEventMapper().mapBatch([securityEvent(), securityEvent({ qname: null })]).rows;
 
 // Each writer with a batch of its rows (closed over, so the table can hold both row types).
 const writers = [
@@ -58,6 +62,13 @@ const writers = [
     rows: presenceRows.length,
     sql: INSERT_PRESENCE_HISTORY_SQL,
     columns: PRESENCE_HISTORY_COLUMNS.length,
+  },
+  {
+    table: 'security_events',
+    write: (pool: PgPoolLike, empty = false) => new SecurityEventWriter(pool).write(empty ? [] : securityRows),
+    rows: securityRows.length,
+    sql: INSERT_SECURITY_EVENTS_SQL,
+    columns: SECURITY_EVENT_COLUMNS.length,
   },
 ] as const;
 
@@ -107,6 +118,12 @@ describe('the unnest statements', () => {
     expect(INSERT_PRESENCE_HISTORY_SQL).toContain('addresses::inet[]');
     expect(INSERT_PRESENCE_HISTORY_SQL).toContain('$10::text[]');
     expect(INSERT_PRESENCE_HISTORY_SQL).toMatch(/ON CONFLICT \(event_id, observed_at\) DO NOTHING$/);
+  });
+
+  it('write security events with their details as jsonb and skip replays', () => {
+    expect(INSERT_SECURITY_EVENTS_SQL).toContain('INSERT INTO security_events (detected_at, event_id, node_id, kind, severity, client_ip, qname, details)');
+    expect(INSERT_SECURITY_EVENTS_SQL).toContain('$8::jsonb[]');
+    expect(INSERT_SECURITY_EVENTS_SQL).toMatch(/ON CONFLICT \(event_id, detected_at\) DO NOTHING$/);
   });
 
   it.each([

@@ -18,7 +18,7 @@ export {
   type StatsWindow,
 } from './stats/window.js';
 export { ApiError, invalidParameter, invalidField, type ApiErrorCode, type ApiErrorBody } from './errors.js';
-export { RECORDS_STORE, TOKEN_STORE, PRESENCE_STORE } from './tokens.js';
+export { RECORDS_STORE, TOKEN_STORE, PRESENCE_STORE, BLOCKLISTS_STORE } from './tokens.js';
 export { RecordsController } from './records/records.controller.js';
 export { RecordsService, toResponse, type RecordResponse, type WriteContext, type PostResult, type RecordsInstruments } from './records/records.service.js';
 export { PgRecordsStore, type RecordRow, type RecordsStore, type RecordsTx, type AuditEntry } from './records/records.repository.js';
@@ -49,3 +49,21 @@ export {
   PRESENCE_SOURCES, parseMappingPut, parseDeviceKey, parseSource, isDeviceId,
   type PresenceSourceId, type DeviceKey, type MappingInput,
 } from './presence/validation.js';
+export { SecurityEventsController } from './security/security-events.controller.js';
+export {
+  SecurityEventsService, toSecurityEventEntry, DEFAULT_SECURITY_EVENTS_LIMIT, MAX_SECURITY_EVENTS_LIMIT, SECURITY_SEVERITIES,
+  type SecurityEventEntry, type SecurityEventsSource, type SecurityEventsPage,
+} from './security/security-events.service.js';
+export {
+  SecurityEventsRepository, SECURITY_EVENTS_SQL, type SecurityEventQuery, type SecurityEventRow,
+} from './security/security-events.repository.js';
+export { BlocklistsController } from './blocklists/blocklists.controller.js';
+export {
+  BlocklistsService, DEFAULT_BLOCKLIST_LIMIT, MAX_BLOCKLIST_LIMIT,
+  type BlocklistResponse, type BlocklistEntryResponse, type BlocklistsInstruments,
+} from './blocklists/blocklists.service.js';
+export { PgBlocklistsStore, type BlocklistsStore, type BlocklistsTx, type ListRow, type EntryRow, type KeyPage } from './blocklists/blocklists.repository.js';
+export {
+  POLICY_KINDS, LIST_FORMATS, parseListPost, parseListPut, parseEntryPost, normalizeSource, normalizeEntryDomain,
+  type PolicyKindId, type ListFormatId, type ListValues, type EntryValues,
+} from './blocklists/validation.js';

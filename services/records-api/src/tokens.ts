@@ -6,3 +6,7 @@ export const RECORDS_STORE = Symbol.for('ghostdns.records-api.records-store');
 export const TOKEN_STORE = Symbol.for('ghostdns.records-api.token-store');
 /** PresenceStore (PgPresenceStore). */
 export const PRESENCE_STORE = Symbol.for('ghostdns.records-api.presence-store');
+/** BlocklistsStore (PgBlocklistsStore). */
+export const BLOCKLISTS_STORE = Symbol.for('ghostdns.records-api.blocklists-store');
+/** ResultCache of the dashboard reads, or null (api.resultCacheSeconds = 0). */
+export const RESULT_CACHE = Symbol.for('ghostdns.records-api.result-cache');

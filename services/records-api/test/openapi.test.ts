@@ -80,6 +80,15 @@ describe('OpenAPI document (services/records-api/openapi.json)', () => {
       'get /api/v1/presence/mappings',
       'put /api/v1/presence/mappings/{source}/{deviceId}',
       'delete /api/v1/presence/mappings/{source}/{deviceId}',
+      'get /api/v1/security/events',
+      'get /api/v1/blocklists',
+      'post /api/v1/blocklists',
+      'get /api/v1/blocklists/{id}',
+      'put /api/v1/blocklists/{id}',
+      'delete /api/v1/blocklists/{id}',
+      'get /api/v1/blocklists/entries',
+      'post /api/v1/blocklists/entries',
+      'delete /api/v1/blocklists/entries/{id}',
     ]));
   });
 

@@ -161,3 +161,20 @@ describe('RecordsService with health checks (metadata.health_check)', () => {
     expect(store.rows.size).toBe(1);
   });
 });
+
+describe('RecordsService when COMMIT fails after the event was published', () => {
+  it('publishes the committed state again: the new RRset is deleted, a changed one restored', async () => {
+    const created = await service.post({ domain: 'svc.example.ts.net', type: 'A', value: '100.64.0.1', ttl: 60 }, ctx);
+    store.failCommitWith = new Error('connection lost during COMMIT');
+    await expect(service.post({ domain: 'svc.example.ts.net', type: 'A', value: '100.64.0.2' }, ctx)).rejects.toMatchObject({ status: 503 });
+    await expect(service.post({ domain: 'new.example.ts.net', type: 'TXT', value: 'x' }, ctx)).rejects.toMatchObject({ status: 503 });
+    expect(bus.events.slice(1).map((e) => [e.name, e.op, e.values, e.actor])).toEqual([
+      ['svc.example.ts.net', 'UPSERT', ['100.64.0.1', '100.64.0.2'], ctx.actor],
+      ['svc.example.ts.net', 'UPSERT', ['100.64.0.1'], 'system:rollback'],
+      ['new.example.ts.net', 'UPSERT', ['x'], ctx.actor],
+      ['new.example.ts.net', 'DELETE', [], 'system:rollback'],
+    ]);
+    expect(bus.events.at(-1)?.record_id).toBe(bus.events.at(-2)?.record_id);
+    expect(await service.get(created.record?.id ?? '')).toMatchObject({ values: ['100.64.0.1'] });
+  });
+});

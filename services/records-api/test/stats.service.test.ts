@@ -60,3 +60,22 @@ describe('StatsService', () => {
     expect(error).toMatchObject({ status: 503, code: 'GHOSTDNS_API_STATS_UNAVAILABLE', message: 'query statistics are unavailable' });
   });
 });
+
+describe('StatsService with a result cache', () => {
+  it('reads a rolling window once per freshness interval; an explicit window bypasses the cache', async () => {
+    const { ResultCache } = await import('../src/cache/result-cache.js');
+    let now = NOW.getTime();
+    const source = new StubSource({ total: 8, tailscale: 3, cached: 2, blocked: 1, avgLatencyUs: null });
+    const cache = new ResultCache({ freshMs: 5000, maxStaleMs: 60_000, maxEntries: 8, now: () => now });
+    const service = new StatsService(source, () => new Date(now), cache);
+    await service.getStats({ minutes: '60' });
+    now += 1000;
+    const second = await service.getStats({ minutes: '60' });
+    // The cached answer says which window it counted.
+    expect(second.window).toEqual({ from: '2024-05-01T11:00:00.000Z', to: '2024-05-01T12:00:00.000Z' });
+    await service.getStats({ minutes: '30' });
+    await service.getStats({ from: '2024-05-01T00:00:00Z', to: '2024-05-01T06:00:00Z' });
+    await service.getStats({ from: '2024-05-01T00:00:00Z', to: '2024-05-01T06:00:00Z' });
+    expect(source.windows.map((w) => w.to.getTime() - w.from.getTime())).toEqual([3_600_000, 1_800_000, 21_600_000, 21_600_000]);
+  });
+});

@@ -63,6 +63,10 @@ export interface ResolverMetrics {
   policyReload(result: 'success' | 'failure'): void;
   /** ghostdns_policy_rules{list}: names loaded per list kind. */
   policyRules(list: 'block' | 'allow' | 'rpz', count: number): void;
+  /** ghostdns_policy_list_failures_total{origin}: list sources that could not be read or fetched (configured, or from the API). */
+  policyListFailure(origin: 'config' | 'api'): void;
+  /** ghostdns_policy_entries{kind}: custom domains from the API, per kind. */
+  policyEntries(kind: 'block' | 'allow', count: number): void;
 }
 
 /** The CoreDNS `server` label of the DNS listener, as the handler labels it: dns://host:port of dns.listen. */
@@ -104,6 +108,8 @@ export const noopResolverMetrics: ResolverMetrics = {
   policyHit: () => undefined,
   policyReload: () => undefined,
   policyRules: () => undefined,
+  policyListFailure: () => undefined,
+  policyEntries: () => undefined,
 };
 
 /** The subset of a pino logger resolver-edge uses. */

@@ -66,6 +66,8 @@ export interface PrometheusResolverMetrics extends ResolverMetrics {
   readonly policyHits: Counter<'action'>;
   readonly policyReloads: Counter<'result'>;
   readonly policyRuleCount: Gauge<'list'>;
+  readonly policyListFailures: Counter<'origin'>;
+  readonly policyEntryCount: Gauge<'kind'>;
 }
 
 /** Registers (or reuses) resolver-edge's metrics on the registry. */
@@ -188,6 +190,16 @@ export function createPrometheusResolverMetrics(registry: Registry): PrometheusR
     help: 'Names loaded per policy list kind.',
     labelNames: ['list'] as const,
   });
+  const policyListFailures = counter(registry, {
+    name: 'ghostdns_policy_list_failures_total',
+    help: 'Blocklist and allowlist sources that could not be read or fetched, by origin (config, api); the previous content stays.',
+    labelNames: ['origin'] as const,
+  });
+  const policyEntryCount = gauge(registry, {
+    name: 'ghostdns_policy_entries',
+    help: 'Custom domains managed through the API, per kind.',
+    labelNames: ['kind'] as const,
+  });
 
   // Keys join the label values with a byte that occurs in none of them.
   const SEP = '\u0000';
@@ -238,11 +250,13 @@ export function createPrometheusResolverMetrics(registry: Registry): PrometheusR
     cacheMiss: (server: string) => cacheMissChild(server).inc(),
     cacheServedStale: (server: string) => cacheStale.inc({ server }),
     cachePrefetch: (server: string) => cachePrefetches.inc({ server }),
-    aclRefusedTotal, rrlResponses, policyHits, policyReloads, policyRuleCount,
+    aclRefusedTotal, rrlResponses, policyHits, policyReloads, policyRuleCount, policyListFailures, policyEntryCount,
     aclRefused: (acl: 'query' | 'recursion') => aclRefusedTotal.inc({ acl }),
     rrlResponse: (verdict: RrlVerdict) => (verdict === 'send' ? rrlSend : verdict === 'drop' ? rrlDrop : rrlSlip).inc(),
     policyHit: (action: PolicyHitKind) => policyHits.inc({ action }),
     policyReload: (result: 'success' | 'failure') => policyReloads.inc({ result }),
     policyRules: (list: 'block' | 'allow' | 'rpz', count: number) => policyRuleCount.set({ list }, count),
+    policyListFailure: (origin: 'config' | 'api') => policyListFailures.inc({ origin }),
+    policyEntries: (kind: 'block' | 'allow', count: number) => policyEntryCount.set({ kind }, count),
   };
 }

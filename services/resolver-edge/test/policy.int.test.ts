@@ -9,10 +9,10 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createInProcessBus, silentLogger, type EventBus, type Subscription } from '@ghostdns/bus';
+import { createInProcessBus, createKafkaBus, silentLogger, type EventBus, type Subscription } from '@ghostdns/bus';
 import { parseConfig } from '@ghostdns/config';
-import { Topics, type QueryEvent } from '@ghostdns/contracts';
-import { waitFor, type ManagedProcess } from '@ghostdns/testkit';
+import { BuiltinSchemaTable, createEventCodec, Topics, type PolicyChangeEvent, type QueryEvent } from '@ghostdns/contracts';
+import { requireComponent, waitFor, type ManagedProcess } from '@ghostdns/testkit';
 import dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSource } from '../src/policy/lists.js';
@@ -29,6 +29,8 @@ const RECORDS = {
   'tracker.example.test': '192.0.2.68',
   'garden.example.test': '192.0.2.80',
   'late.example.test': '192.0.2.81',
+  'custom.example.test': '192.0.2.90',
+  'www.listed.example.test': '192.0.2.91',
 };
 
 describe('policy, ACL and RRL on a running resolver-edge', () => {
@@ -43,7 +45,11 @@ describe('policy, ACL and RRL on a running resolver-edge', () => {
   let subscription: Subscription;
   const events: QueryEvent[] = [];
 
-  async function startEdge(overrides: Record<string, unknown>, metrics = new RecordingMetrics()): Promise<{ edge: ResolverEdge; port: number; metrics: RecordingMetrics }> {
+  async function startEdge(
+    overrides: Record<string, unknown>,
+    metrics = new RecordingMetrics(),
+    topics: EventBus | null = null,
+  ): Promise<{ edge: ResolverEdge; port: number; metrics: RecordingMetrics }> {
     const edge = new ResolverEdge({
       config: parseConfig({
         node: { id: 'policy-int', pop: 'lab' },
@@ -51,6 +57,7 @@ describe('policy, ACL and RRL on a running resolver-edge', () => {
         ...overrides,
       }),
       publisher: bus,
+      bus: topics,
       metrics,
       queue: { lingerMs: 5 },
     });
@@ -167,6 +174,82 @@ describe('policy, ACL and RRL on a running resolver-edge', () => {
       expect(rcodeOf(await udpQuery(port, query('ads.example.test', 0x0302)))).toBe('NXDOMAIN');
       expect(rcodeOf(await udpQuery(port, query('late.example.test', 0x0303)))).toBe('NXDOMAIN');
     });
+  });
+
+  const change = (fields: Partial<PolicyChangeEvent> & Pick<PolicyChangeEvent, 'entity' | 'id'>): PolicyChangeEvent => ({
+    event_id: `${fields.id}-${fields.op ?? 'UPSERT'}`, op: 'UPSERT', kind: 'BLOCK', source: null, format: null, enabled: null, domain: null,
+    changed_at_us: Date.now() * 1000, actor: 'token:int:1', ...fields,
+  });
+
+  describe('lists and custom domains from the API (policy.changes.v1 on the in-process bus)', () => {
+    let port = 0;
+    let metrics: RecordingMetrics;
+    const rcode = async (name: string, id: number): Promise<string> => rcodeOf(await udpQuery(port, query(name, id)));
+
+    beforeAll(async () => {
+      ({ port, metrics } = await startEdge({ policy: { reloadInterval: 0 } }, new RecordingMetrics(), bus));
+    });
+
+    it('a custom domain answers as blocked once its event is applied; its DELETE restores the upstream answer', async () => {
+      expect(dnsPacket.decode(await udpQuery(port, query('custom.example.test', 0x0701))).answers?.[0]).toMatchObject({ data: '192.0.2.90' });
+      await bus.publish(Topics.policyChanges, [change({ entity: 'ENTRY', id: 'e-custom', domain: 'custom.example.test' })]);
+      await waitFor(async () => (await rcode('custom.example.test', 0x0702)) === 'NXDOMAIN', { timeoutMs: 15_000, intervalMs: 10, description: 'the entry blocking' });
+      expect(rcodeOf(await udpQuery(port, query('deep.custom.example.test', 0x0703)))).toBe('NXDOMAIN');
+      expect(metrics.entries.get('block')).toBe(1);
+
+      await bus.publish(Topics.policyChanges, [change({ entity: 'ENTRY', id: 'e-custom', op: 'DELETE', domain: 'custom.example.test' })]);
+      await waitFor(async () => (await rcode('custom.example.test', 0x0704)) === 'NOERROR', { timeoutMs: 15_000, intervalMs: 10, description: 'the entry gone' });
+      expect(dnsPacket.decode(await udpQuery(port, query('custom.example.test', 0x0705))).answers?.[0]).toMatchObject({ data: '192.0.2.90' });
+    });
+
+    it('loads a list from a URL served on loopback; a list that cannot be fetched is counted', async () => {
+      httpBodies.set('/api-list.txt', { status: 200, body: '0.0.0.0 listed.example.test\n' });
+      await bus.publish(Topics.policyChanges, [
+        change({ entity: 'LIST', id: 'l-url', source: `${httpBase}/api-list.txt`, format: 'HOSTS', enabled: true }),
+        change({ entity: 'LIST', id: 'l-missing', source: `${httpBase}/missing.txt`, format: 'AUTO', enabled: true }),
+      ]);
+      await waitFor(async () => (await rcode('www.listed.example.test', 0x0801)) === 'NXDOMAIN', { timeoutMs: 5_000, intervalMs: 10, description: 'the URL list blocking' });
+      await waitFor(() => metrics.count('policy_list_failure|api') === 1, { timeoutMs: 5_000, intervalMs: 10, description: 'the 404 counted' });
+      expect(metrics.rules.get('block')).toBe(1);
+
+      await bus.publish(Topics.policyChanges, [change({ entity: 'LIST', id: 'l-url', op: 'DELETE' })]);
+      await waitFor(async () => (await rcode('www.listed.example.test', 0x0802)) === 'NOERROR', { timeoutMs: 15_000, intervalMs: 10, description: 'the list gone' });
+    });
+  });
+
+  it('distributed: a custom domain published on Kafka blocks on an edge following the topic; its DELETE unblocks', async () => {
+    const codec = createEventCodec(new BuiltinSchemaTable());
+    await codec.init();
+    const kafka = (clientId: string): EventBus =>
+      createKafkaBus({
+        brokers: requireComponent('kafka').split(','), clientId, codec, logger: silentLogger, kafkaLogLevel: 'error',
+        maxWaitTimeInMs: 100, heartbeatIntervalMs: 500, sessionTimeoutMs: 10_000,
+      });
+    const producer = kafka('policy-int-api');
+    const consumer = kafka('policy-int-edge');
+    let edge: ResolverEdge | undefined;
+    try {
+      await producer.connect();
+      await consumer.connect();
+      const started = await startEdge({ policy: { reloadInterval: 0 } }, new RecordingMetrics(), consumer);
+      edge = started.edge;
+      const port = started.port;
+      const rcode = async (id: number): Promise<string> => rcodeOf(await udpQuery(port, query('custom.example.test', id)));
+      const entryId = `kafka-${process.pid}-${Date.now()}`;
+      await producer.publish(Topics.policyChanges, [change({ entity: 'ENTRY', id: entryId, domain: 'custom.example.test' })]);
+      // The first change waits for the edge's consumer group to join.
+      await waitFor(async () => (await rcode(0x0901)) === 'NXDOMAIN', { timeoutMs: 30_000, intervalMs: 20, description: 'the entry blocking over Kafka' });
+      await producer.publish(Topics.policyChanges, [change({ entity: 'ENTRY', id: entryId, op: 'DELETE', domain: 'custom.example.test' })]);
+      await waitFor(async () => (await rcode(0x0902)) === 'NOERROR', { timeoutMs: 10_000, intervalMs: 20, description: 'the entry gone over Kafka' });
+    } finally {
+      // Before the bus it follows closes; afterAll then finds it stopped.
+      if (edge !== undefined) {
+        edges.splice(edges.indexOf(edge), 1);
+        await edge.stop({ drainTimeoutMs: 1000, flushTimeoutMs: 1000 });
+      }
+      await consumer.close();
+      await producer.close();
+    }
   });
 
   it('URL sources honour the size cap and the timeout', async () => {

@@ -1,4 +1,7 @@
+import { createInProcessBus, silentLogger } from '@ghostdns/bus';
 import { parseConfig } from '@ghostdns/config';
+import { Topics, type PolicyChangeEvent } from '@ghostdns/contracts';
+import { waitFor } from '@ghostdns/testkit';
 import dnsPacket from 'dns-packet';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -6,14 +9,14 @@ import type { ClientInfo, Resolution, ResolveRequest, Resolver } from '../src/dn
 import { readHeader, readQuestion } from '../src/dns/wire.js';
 import type { EdgeLogger } from '../src/metrics.js';
 import type { PipelineContext } from '../src/pipeline.js';
-import { createPolicyStage, NameKey, normalizeDomain, PackedDomainSet, parseList, RpzPolicy, type ListStats } from '../src/policy/index.js';
+import { createPolicyStage, DomainSetUnion, NameKey, PackedDomainSet, parseList, RpzPolicy, type ListFormat, type ListStats, type PolicyStage } from '../src/policy/index.js';
 import type { FetchLike } from '../src/policy/lists.js';
 import { buildAnswer, buildQuery, rcodeOf, RecordingMetrics } from './support.js';
 
-async function parse(text: string, asAllowlist = false): Promise<{ block: string[]; allow: string[]; stats: ListStats }> {
+async function parse(text: string, asAllowlist = false, format: ListFormat = 'auto'): Promise<{ block: string[]; allow: string[]; stats: ListStats }> {
   const block: string[] = [];
   const allow: string[] = [];
-  const stats = await parseList(text, { block: (n) => block.push(n), allow: (n) => allow.push(n) }, { asAllowlist });
+  const stats = await parseList(text, { block: (n) => block.push(n), allow: (n) => allow.push(n) }, { asAllowlist, format });
   return { block, allow, stats };
 }
 
@@ -49,25 +52,22 @@ describe('list parsing', () => {
     expect(r.stats).toEqual({ block: expected.block?.length ?? 0, allow: expected.allow?.length ?? 0, ignored: expected.ignored ?? 0, invalid: expected.invalid ?? 0 });
   });
 
+  it.each<[ListFormat, { block: string[]; allow?: string[]; invalid?: number }]>([
+    ['auto', { block: ['h.example', 'a.example', 'p.example'], allow: ['ok.example'] }],
+    ['hosts', { block: ['h.example'], invalid: 3 }],
+    ['adblock', { block: ['a.example'], allow: ['ok.example'], invalid: 2 }],
+    ['plain', { block: ['p.example'], invalid: 3 }],
+  ])('a list declared as %s counts the lines of the other formats invalid', async (format, expected) => {
+    const r = await parse('# comment\n0.0.0.0 h.example\n||a.example^\n@@||ok.example^\np.example\n', false, format);
+    expect(r.block).toEqual(expected.block);
+    expect(r.allow).toEqual(expected.allow ?? []);
+    expect(r.stats).toEqual({ block: expected.block.length, allow: expected.allow?.length ?? 0, ignored: 0, invalid: expected.invalid ?? 0 });
+  });
+
   it('an allowlist makes every format an allow', async () => {
     const r = await parse('0.0.0.0 a.example\n||b.example^\n@@||c.example^\nd.example', true);
     expect(r.block).toEqual([]);
     expect(r.allow).toEqual(['a.example', 'b.example', 'c.example', 'd.example']);
-  });
-
-  it.each([
-    ['Example.COM.', 'example.com'],
-    ['xn--bcher-kva.example', 'xn--bcher-kva.example'],
-    ['BÜCHER.example', 'xn--bcher-kva.example'],
-    ['_dmarc.example.com', '_dmarc.example.com'],
-    ['', null],
-    ['.', null],
-    ['a..b', null],
-    ['10.0.0.1', null],
-    ['a b', null],
-    ['ex*mple.com', null],
-  ])('normalizeDomain(%j) = %j', (raw, expected) => {
-    expect(normalizeDomain(raw)).toBe(expected);
   });
 });
 
@@ -148,6 +148,35 @@ describe('PackedDomainSet', () => {
   });
 });
 
+describe('DomainSetUnion', () => {
+  const wide = new PackedDomainSet(4);
+  wide.add('example.com');
+  const narrow = new PackedDomainSet(4);
+  narrow.add('deep.sub.example.com');
+  const union = new DomainSetUnion([wide, new PackedDomainSet(4), narrow]);
+
+  it('leaves empty sets out and counts the names of the others', () => {
+    expect(union.sets).toEqual([wide, narrow]);
+    expect(union.size).toBe(2);
+    const key = new NameKey();
+    key.setName('example.com');
+    expect(new DomainSetUnion([new PackedDomainSet(4)]).match(key)).toBe(-1);
+  });
+
+  it.each([
+    ['x.deep.sub.example.com', 'deep.sub.example.com'],
+    ['deep.sub.example.com', 'deep.sub.example.com'],
+    ['y.sub.example.com', 'example.com'],
+    ['example.com', 'example.com'],
+    ['example.org', null],
+  ])('%s matches %s: the most specific suffix of any set', (name, expected) => {
+    const key = new NameKey();
+    key.setWire(buildQuery(name), 12);
+    const skip = union.match(key);
+    expect(skip < 0 ? null : key.suffix(skip)).toBe(expected);
+  });
+});
+
 function client(): ClientInfo {
   return { address: '127.0.0.1', port: 5300, family: 'IPv4', transport: 'UDP' };
 }
@@ -169,7 +198,10 @@ class Upstream implements Resolver {
 /** Serves lists from memory as if over HTTP (the int test uses a real server). */
 class ListServer {
   readonly bodies = new Map<string, string | Error>();
+  /** A fetch of one of these URLs waits for its promise. */
+  readonly gates = new Map<string, Promise<void>>();
   readonly fetch: FetchLike = async (url) => {
+    await this.gates.get(url);
     const body = this.bodies.get(url);
     if (body === undefined) return new Response('not found', { status: 404 });
     if (body instanceof Error) throw body;
@@ -189,12 +221,12 @@ class CapturingLogger implements EdgeLogger {
   }
 }
 
-function setup(policy: Record<string, unknown>, lists: Record<string, string | Error>) {
+function setup(policy: Record<string, unknown>, lists: Record<string, string | Error>, bus: PipelineContext['bus'] = null) {
   const server = new ListServer();
   for (const [url, body] of Object.entries(lists)) server.bodies.set(url, body);
   const metrics = new RecordingMetrics();
   const logger = new CapturingLogger();
-  const context: PipelineContext = { config: parseConfig({ policy: { reloadInterval: 0, ...policy } }), metrics, logger, bus: null };
+  const context: PipelineContext = { config: parseConfig({ policy: { reloadInterval: 0, ...policy } }), metrics, logger, bus };
   const stage = createPolicyStage(context, { fetch: server.fetch });
   const upstream = new Upstream();
   const resolver = stage.wrap(upstream);
@@ -510,5 +542,176 @@ describe('policy stage', () => {
     expect((await resolver.resolve(request('anything.example'))).policyAction).toBe('PASS');
     expect(upstream.asked).toHaveLength(1);
     await stage.stop();
+  });
+});
+
+describe('lists and custom domains from the API (policy.changes.v1)', () => {
+  const API = 'http://lists.test/api.txt';
+  let seq = 0;
+  const change = (entity: PolicyChangeEvent['entity'], id: string, fields: Partial<PolicyChangeEvent>): PolicyChangeEvent => ({
+    event_id: `event-${++seq}`, op: 'UPSERT', entity, id, kind: 'BLOCK', source: null, format: null, enabled: null, domain: null,
+    changed_at_us: 1_700_000_000_000_000, actor: 'token:test:1', ...fields,
+  });
+  const entry = (id: string, domain: string | null, fields: Partial<PolicyChangeEvent> = {}): PolicyChangeEvent => change('ENTRY', id, { domain, ...fields });
+  const list = (id: string, fields: Partial<PolicyChangeEvent> = {}): PolicyChangeEvent =>
+    change('LIST', id, { source: API, format: 'AUTO', enabled: true, ...fields });
+  const action = async (resolver: Resolver, name: string): Promise<Resolution['policyAction']> => (await resolver.resolve(request(name))).policyAction;
+  const loaded = (stage: PolicyStage, id: string, name: string): Promise<boolean> =>
+    waitFor(() => stage.managed.listStates().some((l) => l.spec.id === id && l.content?.block.has(name) === true), {
+      timeoutMs: 5_000, intervalMs: 5, description: `list ${id} holding ${name}`,
+    });
+
+  it('a custom domain blocks it and every name below it until its DELETE; an allow entry beats a configured block', async () => {
+    const { stage, resolver, metrics } = setup({ blocklists: [BLOCK] }, { [BLOCK]: 'example.com' });
+    await stage.start();
+    stage.managed.apply([entry('e1', 'Ads.Example.NET.'), entry('e2', 'login.example.com', { kind: 'ALLOW' })]);
+    const blocked = await resolver.resolve(request('x.ads.example.net'));
+    expect(blocked.policyAction).toBe('BLOCKED');
+    expect(dnsPacket.decode(blocked.response).authorities?.[0]?.name).toBe('ads.example.net');
+    expect(await action(resolver, 'login.example.com')).toBe('ALLOWLISTED');
+    expect(await action(resolver, 'www.example.com')).toBe('BLOCKED');
+    expect(stage.guard.matches(buildQuery('ads.example.net'))).toBe(true);
+    expect(metrics.entries).toEqual(new Map([['block', 1], ['allow', 1]]));
+    expect(metrics.rules.get('block')).toBe(2);
+
+    stage.managed.apply([entry('e1', 'ads.example.net', { op: 'DELETE' })]);
+    expect(await action(resolver, 'x.ads.example.net')).toBe('PASS');
+    expect(stage.guard.matches(buildQuery('ads.example.net'))).toBe(false);
+    expect(metrics.entries.get('block')).toBe(0);
+  });
+
+  it('keeps state per id: the last event of each entry decides, whatever the order of different ids', async () => {
+    const { stage, resolver } = setup({}, {});
+    await stage.start();
+    stage.managed.apply([entry('old', 'dup.example'), entry('moved', 'one.example')]);
+    // Entry "old" deleted and "new" created for the same domain, seen in the other order.
+    stage.managed.apply([entry('new', 'dup.example'), entry('old', 'dup.example', { op: 'DELETE' }), entry('moved', 'two.example')]);
+    expect(await action(resolver, 'dup.example')).toBe('BLOCKED');
+    expect(await action(resolver, 'one.example')).toBe('PASS');
+    expect(await action(resolver, 'two.example')).toBe('BLOCKED');
+  });
+
+  it.each<[string, PolicyChangeEvent, string]>([
+    ['an entry domain that is an address', entry('bad', '10.0.0.1'), 'policy entry change without a valid domain skipped'],
+    ['an entry without a domain', entry('bad', null), 'policy entry change without a valid domain skipped'],
+    ['a list with an ftp: source', list('bad', { source: 'ftp://lists.test/x' }), 'policy list change without an http(s) URL or absolute path skipped'],
+    ['a list with a relative path', list('bad', { source: 'lists/x.txt' }), 'policy list change without an http(s) URL or absolute path skipped'],
+    ['a list without a source', list('bad', { source: null }), 'policy list change without an http(s) URL or absolute path skipped'],
+  ])('skips and logs %s', async (_label, event, line) => {
+    const { stage, logger, metrics } = setup({}, {});
+    stage.managed.apply([event]);
+    expect(logger.lines).toEqual([`warn ${line}`]);
+    expect(stage.managed.listStates()).toEqual([]);
+    expect(stage.view.size).toBe(0);
+    expect(metrics.entries.get('block') ?? 0).toBe(0);
+  });
+
+  it('reads a list with its format, beside the configured lists; DELETE drops it', async () => {
+    const { stage, resolver, metrics } = setup(
+      { blocklists: [BLOCK] },
+      { [BLOCK]: 'configured.example', [API]: '0.0.0.0 hosts.example\n||adblock.example^\nplain.example\n' },
+    );
+    await stage.start();
+    stage.managed.apply([list('l1', { format: 'HOSTS' })]);
+    await loaded(stage, 'l1', 'hosts.example');
+    expect(await action(resolver, 'www.hosts.example')).toBe('BLOCKED');
+    expect(await action(resolver, 'configured.example')).toBe('BLOCKED');
+    expect(await action(resolver, 'adblock.example')).toBe('PASS');
+    expect(await action(resolver, 'plain.example')).toBe('PASS');
+    expect(stage.managed.listStates()[0]?.content?.stats).toEqual({ block: 1, allow: 0, ignored: 0, invalid: 2 });
+    expect(metrics.rules.get('block')).toBe(2);
+
+    stage.managed.apply([list('l1', { op: 'DELETE' })]);
+    expect(await action(resolver, 'hosts.example')).toBe('PASS');
+    expect(await action(resolver, 'configured.example')).toBe('BLOCKED');
+    expect(metrics.rules.get('block')).toBe(1);
+  });
+
+  it('an ALLOW list allows every name it holds, over configured blocks', async () => {
+    const { stage, resolver } = setup({ blocklists: [BLOCK] }, { [BLOCK]: 'example.com', [API]: '0.0.0.0 www.example.com\n||cdn.example.com^' });
+    await stage.start();
+    stage.managed.apply([list('allow', { kind: 'ALLOW' })]);
+    await waitFor(() => stage.view.allow.size === 2, { timeoutMs: 5_000, intervalMs: 5, description: 'the allow list' });
+    expect(await action(resolver, 'www.example.com')).toBe('ALLOWLISTED');
+    expect(await action(resolver, 'img.cdn.example.com')).toBe('ALLOWLISTED');
+    expect(await action(resolver, 'ads.example.com')).toBe('BLOCKED');
+  });
+
+  it('disabling drops a list at once; enabling reads it again', async () => {
+    const { stage, resolver, server } = setup({}, { [API]: 'first.example' });
+    await stage.start();
+    stage.managed.apply([list('l1')]);
+    await loaded(stage, 'l1', 'first.example');
+    stage.managed.apply([list('l1', { enabled: false })]);
+    expect(await action(resolver, 'first.example')).toBe('PASS');
+    expect(stage.managed.listStates()[0]?.content).toBeNull();
+    server.bodies.set(API, 'second.example');
+    stage.managed.apply([list('l1', { enabled: true })]);
+    await loaded(stage, 'l1', 'second.example');
+    expect(await action(resolver, 'second.example')).toBe('BLOCKED');
+  });
+
+  it("a failed read keeps that list's previous content, counted and logged; a list that never loaded holds nothing", async () => {
+    const other = 'http://lists.test/down.txt';
+    const { stage, resolver, server, metrics, logger } = setup({}, { [API]: 'kept.example' });
+    await stage.start();
+    stage.managed.apply([list('l1'), list('l2', { source: other })]);
+    await loaded(stage, 'l1', 'kept.example');
+    await waitFor(() => metrics.count('policy_list_failure|api') === 1, { timeoutMs: 5_000, intervalMs: 5, description: 'the 404 counted' });
+    server.bodies.set(API, new Error('connect ECONNRESET'));
+    await stage.reload();
+    expect(await action(resolver, 'kept.example')).toBe('BLOCKED');
+    expect(metrics.count('policy_list_failure|api')).toBe(3);
+    expect(logger.lines.filter((l) => l.startsWith('error policy list from the API could not be loaded; keeping its previous content'))).toHaveLength(3);
+    expect(logger.lines.some((l) => l.includes('ECONNRESET') && l.includes('"kept":true'))).toBe(true);
+    expect(stage.managed.listStates().find((l) => l.spec.id === 'l2')?.content).toBeNull();
+  });
+
+  it('another source keeps the old names until the new ones are in; a read overtaken by a later change is dropped', async () => {
+    const slow = 'http://lists.test/slow.txt';
+    const fast = 'http://lists.test/fast.txt';
+    let release: () => void = () => undefined;
+    const { stage, resolver, server } = setup({}, { [API]: 'old.example', [slow]: 'slow.example', [fast]: 'fast.example' });
+    server.gates.set(slow, new Promise<void>((r) => (release = r)));
+    await stage.start();
+    stage.managed.apply([list('l1')]);
+    await loaded(stage, 'l1', 'old.example');
+    stage.managed.apply([list('l1', { source: slow })]);
+    expect(await action(resolver, 'old.example')).toBe('BLOCKED');
+    stage.managed.apply([list('l1', { source: fast })]);
+    await loaded(stage, 'l1', 'fast.example');
+    release();
+    // A read of the current source, started after the overtaken one was released, settles after it.
+    await stage.reload();
+    expect(await action(resolver, 'fast.example')).toBe('BLOCKED');
+    expect(await action(resolver, 'slow.example')).toBe('PASS');
+    expect(await action(resolver, 'old.example')).toBe('PASS');
+  });
+
+  it('reload reads the API lists again, with no list configured', async () => {
+    const { stage, resolver, server } = setup({}, { [API]: 'one.example' });
+    await stage.start();
+    stage.managed.apply([list('l1')]);
+    await loaded(stage, 'l1', 'one.example');
+    server.bodies.set(API, 'two.example');
+    await stage.reload();
+    expect(await action(resolver, 'one.example')).toBe('PASS');
+    expect(await action(resolver, 'two.example')).toBe('BLOCKED');
+  });
+
+  it('follows the topic from the beginning', async () => {
+    const bus = createInProcessBus({ logger: silentLogger });
+    await bus.connect();
+    try {
+      await bus.publish(Topics.policyChanges, [entry('e1', 'early.example')]);
+      const { stage, resolver } = setup({}, {}, bus);
+      await stage.start();
+      await waitFor(async () => (await action(resolver, 'early.example')) === 'BLOCKED', { timeoutMs: 5_000, intervalMs: 5, description: 'the replayed entry' });
+      await bus.publish(Topics.policyChanges, [entry('e1', 'early.example', { op: 'DELETE' })]);
+      await waitFor(async () => (await action(resolver, 'early.example')) === 'PASS', { timeoutMs: 5_000, intervalMs: 5, description: 'the DELETE' });
+      await stage.stop();
+    } finally {
+      await bus.close();
+    }
   });
 });

@@ -123,6 +123,13 @@ export class RecordingMetrics implements ResolverMetrics {
   policyRules(list: string, count: number): void {
     this.rules.set(list, count);
   }
+  policyListFailure(origin: string): void {
+    this.inc(`policy_list_failure|${origin}`);
+  }
+  readonly entries = new Map<string, number>();
+  policyEntries(kind: string, count: number): void {
+    this.entries.set(kind, count);
+  }
 }
 
 export interface SentDatagram {

@@ -88,6 +88,9 @@ export class RecordsService {
     readonly health: RecordHealth = new RecordHealth(),
   ) {}
 
+  /** Events published inside each running transaction (write()). */
+  private readonly sent = new WeakMap<RecordsTx, RecordChangeEvent[]>();
+
   async get(id: string): Promise<RecordResponse> {
     const row = await this.read(() => this.store.get(id));
     if (row === null) throw recordNotFound(id);
@@ -217,7 +220,7 @@ export class RecordsService {
   async publishHealth(names: readonly string[]): Promise<void> {
     for (const name of names) {
       await this.write(name, async (tx) => {
-        for (const row of await tx.byName(name)) await this.publish(this.event('UPSERT', row, 'system:health-check'));
+        for (const row of await tx.byName(name)) await this.publishIn(tx, this.event('UPSERT', row, 'system:health-check'));
       });
     }
   }
@@ -240,13 +243,19 @@ export class RecordsService {
 
   private async changed(tx: RecordsTx, row: RecordRow, ctx: WriteContext, action: string, details: Record<string, unknown>): Promise<void> {
     await tx.audit({ actor: ctx.actor, action, target: row.id, details: { name: row.name, type: row.type, ttl: row.ttl, values: row.values, ...details }, clientIp: ctx.clientIp });
-    await this.publish(this.event('UPSERT', row, ctx.actor));
+    await this.publishIn(tx, this.event('UPSERT', row, ctx.actor));
   }
 
   private async remove(tx: RecordsTx, row: RecordRow, ctx: WriteContext, action: string): Promise<void> {
     await tx.delete(row.id);
     await tx.audit({ actor: ctx.actor, action, target: row.id, details: { name: row.name, type: row.type, values: row.values }, clientIp: ctx.clientIp });
-    await this.publish(this.event('DELETE', row, ctx.actor));
+    await this.publishIn(tx, this.event('DELETE', row, ctx.actor));
+  }
+
+  /** Publishes inside the transaction `tx`, remembering the event in case the transaction then fails to commit. */
+  private async publishIn(tx: RecordsTx, event: RecordChangeEvent): Promise<void> {
+    await this.publish(event);
+    this.sent.get(tx)?.push(event);
   }
 
   private async publish(event: RecordChangeEvent): Promise<void> {
@@ -267,12 +276,38 @@ export class RecordsService {
     }
   }
 
+  /**
+   * Runs `fn` in the name's transaction. Events are published before COMMIT (so they leave in
+   * commit order); when the transaction fails after one was published (COMMIT refused, the
+   * connection lost), the resolvers hold a state the database does not: the committed state of
+   * every RRset it touched is published again, so they converge back to the database.
+   */
   private async write<T>(name: string, fn: (tx: RecordsTx) => Promise<T>): Promise<T> {
+    const sent: RecordChangeEvent[] = [];
     try {
-      return await this.store.withName(name, fn);
+      return await this.store.withName(name, (tx) => {
+        this.sent.set(tx, sent);
+        return fn(tx);
+      });
     } catch (error) {
+      if (sent.length > 0) await this.republishCommitted(name, sent);
       if (error instanceof ApiError) throw error;
       throw new ApiError('GHOSTDNS_API_RECORDS_UNAVAILABLE', 503, 'records are unavailable', { cause: error });
+    }
+  }
+
+  /** The committed state of the RRsets `sent` spoke of: an UPSERT of each that exists, a DELETE of each that does not. */
+  private async republishCommitted(name: string, sent: readonly RecordChangeEvent[]): Promise<void> {
+    try {
+      const committed = await this.store.list({ name, type: undefined, zone: undefined, limit: 1000, offset: 0 });
+      const touched = new Map(sent.map((event) => [event.type, event]));
+      for (const [type, event] of touched) {
+        const row = committed.find((r) => r.type === type);
+        await this.publish(row === undefined ? { ...event, event_id: randomUUID(), op: 'DELETE', values: [], actor: 'system:rollback' } : this.event('UPSERT', row, 'system:rollback'));
+      }
+    } catch {
+      // Database and bus both failing: the next write or restart of this name publishes its state again (README).
+      this.instruments.publishFailed();
     }
   }
 }

@@ -1,3 +1,4 @@
+import type { ResultCache } from '../cache/result-cache.js';
 import { ApiError } from '../errors.js';
 import type { QueryStatsRow } from './stats.repository.js';
 import { parseStatsWindow, type StatsWindow } from './window.js';
@@ -27,14 +28,23 @@ export class StatsService {
   constructor(
     private readonly source: StatsSource,
     private readonly clock: Clock = () => new Date(),
+    /** Rolling windows ("the last N minutes") through it: dashboards poll them; null reads every time. */
+    private readonly cache: ResultCache | null = null,
   ) {}
 
   /** Validates the query string, then aggregates. Throws ApiError only. */
   async getStats(query: Record<string, unknown>): Promise<StatsResponse> {
-    const window = parseStatsWindow(query, this.clock());
+    const requested = parseStatsWindow(query, this.clock());
+    const read = async (): Promise<{ window: StatsWindow; row: QueryStatsRow }> => {
+      // A rolling window ends when the read runs, not when the request that started it came in.
+      const window = query['from'] === undefined ? parseStatsWindow(query, this.clock()) : requested;
+      return { window, row: await this.source.queryStats(window) };
+    };
+    const key = query['from'] === undefined ? `stats|last|${requested.to.getTime() - requested.from.getTime()}` : null;
+    let window: StatsWindow;
     let row: QueryStatsRow;
     try {
-      row = await this.source.queryStats(window);
+      ({ window, row } = this.cache === null || key === null ? await read() : await this.cache.get(key, read));
     } catch (error) {
       throw new ApiError('GHOSTDNS_API_STATS_UNAVAILABLE', 503, 'query statistics are unavailable', { cause: error });
     }

@@ -6,6 +6,8 @@ export class MemoryRecordsStore implements RecordsStore {
   rows = new Map<string, RecordRow>();
   audits: AuditEntry[] = [];
   failWith: Error | null = null;
+  /** Thrown in place of the commit, after the transaction's work (and its publishes) ran. */
+  failCommitWith: Error | null = null;
   private clock = 0;
 
   private stamp(): Date {
@@ -36,6 +38,7 @@ export class MemoryRecordsStore implements RecordsStore {
       audit: async (entry) => void audits.push(entry),
     };
     const result = await fn(tx);
+    if (this.failCommitWith !== null) throw this.failCommitWith;
     this.rows = rows;
     this.audits.push(...audits);
     return result;

@@ -341,6 +341,37 @@ export class PackedDomainSet {
   }
 }
 
+/**
+ * Several sets looked up as their union: the configured lists, each list
+ * managed through the API, the custom domains. Each set stays as it was
+ * loaded, so a change to one list neither copies nor re-reads the others (the
+ * memory of a million-name list is held once); the price is one probe per
+ * label per non-empty set, and empty sets are left out.
+ */
+export class DomainSetUnion {
+  readonly sets: readonly PackedDomainSet[];
+  /** Names over all sets (a name in two sets counts twice). */
+  readonly size: number;
+
+  constructor(sets: readonly PackedDomainSet[]) {
+    this.sets = sets.filter((set) => set.size > 0);
+    this.size = this.sets.reduce((n, set) => n + set.size, 0);
+  }
+
+  /**
+   * Leading labels of the key skipped to reach the most specific suffix any set
+   * lists (0: the name itself), or -1 when none lists the name or a parent.
+   * Suffixes are tried most specific first across all sets, so the owner of a
+   * blocked answer does not depend on which set listed it.
+   */
+  match(key: NameKey): number {
+    for (let skip = 0; skip < key.count; skip++) {
+      for (const set of this.sets) if (set.probe(key, skip) >= 0) return skip;
+    }
+    return -1;
+  }
+}
+
 /** Upper 24 bits of the mixed hash, the name length (≤ 253) in the low 8; as an int32. */
 function tag(h: number, length: number): number {
   return (h & 0xffffff00) | length;

@@ -1,27 +1,33 @@
 // Policy stage: blocklists, allowlists and RPZ QNAME triggers, in front of
-// local data and the cache.
+// local data and the cache. Lists come from the configuration (policy.*) and
+// from records-api (policy.changes.v1: lists and custom domains).
 //
 // Precedence, per query: allowlist (incl. `@@||x^` and RPZ PASSTHRU) >
 // RPZ (exact trigger, then the nearest `*.parent`) > blocklists. Blocklist
 // entries match the name and every name below it; RPZ triggers match as RPZ
 // defines them (exact names; wildcards only strictly below).
+import { randomUUID } from 'node:crypto';
+import type { Subscription } from '@ghostdns/bus';
+import { Topics } from '@ghostdns/contracts';
 import dnsPacket from 'dns-packet';
 import type { GhostConfig } from '@ghostdns/config';
 import type { Resolution, ResolveRequest, Resolver } from '../dns/resolver.js';
 import { HEADER_LENGTH, Rcode, readHeader, readQuestion } from '../dns/wire.js';
 import type { EdgeLogger, ResolverMetrics } from '../metrics.js';
 import type { PipelineContext, PipelineStage } from '../pipeline.js';
-import { NameKey, PackedDomainSet } from './domain-set.js';
-import { DEFAULT_SOURCE_LIMITS, parseList, readSource, type FetchLike, type ListStats, type SourceLimits } from './lists.js';
+import { DomainSetUnion, NameKey, PackedDomainSet } from './domain-set.js';
+import { DEFAULT_SOURCE_LIMITS, describeSourceError, parseList, readSource, type FetchLike, type ListStats, type SourceLimits } from './lists.js';
+import { ManagedPolicy } from './managed.js';
 import { buildBlockedResponse, buildLocalDataResponse, negative, type BlockResponse } from './responses.js';
 import { RpzPolicy, type RpzRule, type RpzStats } from './rpz.js';
 
-export { NameKey, PackedDomainSet } from './domain-set.js';
-export { normalizeDomain, parseList, readSource, type ListStats } from './lists.js';
+export { DomainSetUnion, NameKey, PackedDomainSet } from './domain-set.js';
+export { parseList, readSource, type ListFormat, type ListStats } from './lists.js';
+export { ManagedPolicy, type ListContent, type ManagedListSpec } from './managed.js';
 export { buildBlockedResponse, BLOCKED_TTL } from './responses.js';
 export { RpzPolicy, type RpzRule, type RpzStats } from './rpz.js';
 
-/** One immutable generation of every list, swapped in whole. */
+/** One immutable generation of every configured list, swapped in whole. */
 export interface PolicySnapshot {
   readonly block: PackedDomainSet;
   readonly allow: PackedDomainSet;
@@ -50,10 +56,22 @@ export interface PolicyGuard {
   matches(query: Buffer): boolean;
 }
 
+/** What answers: the configured lists' generation and the API's lists and entries, as unions. Swapped whole. */
+export interface PolicyView {
+  readonly block: DomainSetUnion;
+  readonly allow: DomainSetUnion;
+  readonly rpz: RpzPolicy;
+  /** Rules over all three: 0 means nothing to check. */
+  readonly size: number;
+}
+
 export interface PolicyStage extends PipelineStage {
   readonly guard: PolicyGuard;
-  /** The generation currently answering. */
+  /** The configured lists' generation currently answering. */
   readonly snapshot: PolicySnapshot;
+  readonly view: PolicyView;
+  /** The lists and custom domains from policy.changes.v1. */
+  readonly managed: ManagedPolicy;
   start(): Promise<void>;
   reload(): Promise<void>;
   stop(): Promise<void>;
@@ -92,9 +110,7 @@ export async function loadPolicy(policy: GhostConfig['policy'], options: PolicyS
     const [kind, source] = lists[i] ?? ['blocklist', ''];
     const text = texts[i];
     if (text === undefined || text.status === 'rejected') {
-      const reason: unknown = text?.status === 'rejected' ? text.reason : undefined;
-      const cause = reason instanceof Error && reason.cause instanceof Error ? `: ${reason.cause.message}` : '';
-      sources.push({ kind, source, ok: false, error: `${reason instanceof Error ? reason.message : String(reason)}${cause}` });
+      sources.push({ kind, source, ok: false, error: describeSourceError(text?.status === 'rejected' ? text.reason : undefined) });
       continue;
     }
     const stats =
@@ -108,70 +124,100 @@ export async function loadPolicy(policy: GhostConfig['policy'], options: PolicyS
   return { block, allow, rpz, loadedAt: new Date(), sources };
 }
 
-class SnapshotGuard implements PolicyGuard {
+function composeView(snapshot: PolicySnapshot, managed: ManagedPolicy): PolicyView {
+  const layers = managed.layers();
+  const block = new DomainSetUnion([snapshot.block, ...layers.block]);
+  const allow = new DomainSetUnion([snapshot.allow, ...layers.allow]);
+  return { block, allow, rpz: snapshot.rpz, size: block.size + allow.size + snapshot.rpz.size };
+}
+
+class ViewGuard implements PolicyGuard {
   private readonly key = new NameKey();
 
-  constructor(private readonly current: () => PolicySnapshot) {}
+  constructor(private readonly current: () => PolicyView) {}
 
   get active(): boolean {
-    const s = this.current();
-    return s.block.size + s.allow.size + s.rpz.size > 0;
+    return this.current().size > 0;
   }
 
   matches(query: Buffer): boolean {
-    const s = this.current();
-    if (s.block.size + s.allow.size + s.rpz.size === 0) return false;
+    const v = this.current();
+    if (v.size === 0) return false;
     // An unreadable name is the pipeline's to judge.
     if (!this.key.setWire(query, HEADER_LENGTH)) return true;
     const key = this.key;
-    return s.allow.match(key) >= 0 || s.block.match(key) >= 0 || s.rpz.exact.match(key, 0, 0) >= 0 || s.rpz.wildcard.match(key, 1) >= 0;
+    return v.allow.match(key) >= 0 || v.block.match(key) >= 0 || v.rpz.exact.match(key, 0, 0) >= 0 || v.rpz.wildcard.match(key, 1) >= 0;
   }
 }
 
-/** Blocklists, allowlists and RPZ, reloaded on a timer and on SIGHUP. */
+/** Blocklists, allowlists and RPZ, reloaded on a timer and on SIGHUP; the API's lists and entries as they change. */
 export function createPolicyStage(context: PipelineContext, options: PolicyStageOptions = {}): PolicyStage {
-  return new PolicyStageImpl(context.config.policy, context.metrics, context.logger, options);
+  return new PolicyStageImpl(context, options);
 }
 
 class PolicyStageImpl implements PolicyStage {
   readonly name = 'policy';
   snapshot: PolicySnapshot = emptySnapshot();
+  readonly managed: ManagedPolicy;
+  view: PolicyView;
   readonly guard: PolicyGuard;
   private readonly key = new NameKey();
   private timer: NodeJS.Timeout | null = null;
   private inFlight: Promise<void> | null = null;
+  private subscription: Subscription | null = null;
+  private readonly policy: GhostConfig['policy'];
+  private readonly metrics: ResolverMetrics;
+  private readonly logger: EdgeLogger;
   private readonly mode: BlockResponse;
   private readonly hasSources: boolean;
 
   constructor(
-    private readonly policy: GhostConfig['policy'],
-    private readonly metrics: ResolverMetrics,
-    private readonly logger: EdgeLogger,
+    private readonly context: PipelineContext,
     private readonly options: PolicyStageOptions,
   ) {
-    this.mode = policy.blockResponse;
-    this.hasSources = policy.blocklists.length + policy.allowlists.length + policy.rpzFiles.length > 0;
-    this.guard = new SnapshotGuard(() => this.snapshot);
+    this.policy = context.config.policy;
+    this.metrics = context.metrics;
+    this.logger = context.logger;
+    this.mode = this.policy.blockResponse;
+    this.hasSources = this.policy.blocklists.length + this.policy.allowlists.length + this.policy.rpzFiles.length > 0;
+    this.managed = new ManagedPolicy({ ...options, metrics: this.metrics, logger: this.logger, onChange: () => this.compose() });
+    this.view = composeView(this.snapshot, this.managed);
+    this.guard = new ViewGuard(() => this.view);
   }
 
   async start(): Promise<void> {
-    if (!this.hasSources) return;
-    // At start a failed source is logged and skipped: the resolver comes up
-    // with what could be loaded, and the next reload retries it.
-    const next = await loadPolicy(this.policy, this.options);
-    this.install(next, false);
-    if (this.policy.reloadInterval > 0) {
+    if (this.hasSources) {
+      // At start a failed source is logged and skipped: the resolver comes up
+      // with what could be loaded, and the next reload retries it.
+      this.install(await loadPolicy(this.policy, this.options), false);
+    }
+    const { bus, config } = this.context;
+    if (bus !== null) {
+      // A group of our own per process: every edge applies every change, and from the
+      // beginning, so a restarted edge rebuilds the API's lists and entries by replay.
+      this.subscription = await bus.subscribe(
+        Topics.policyChanges,
+        async (batch) => this.managed.apply(batch.values),
+        { groupId: `resolver-edge.policy.${config.node.id}.${process.pid}.${randomUUID()}`, fromBeginning: true },
+      );
+    }
+    if (this.policy.reloadInterval > 0 && (this.hasSources || bus !== null)) {
       this.timer = setInterval(() => void this.reload(), this.policy.reloadInterval * 1000);
       this.timer.unref();
     }
   }
 
-  /** Coalesces concurrent calls (timer + SIGHUP). A failed source keeps the whole previous snapshot. */
+  /**
+   * Coalesces concurrent calls (timer + SIGHUP). A failed configured source keeps
+   * the whole previous configured generation; a failed API list keeps its own previous content.
+   */
   reload(): Promise<void> {
-    if (!this.hasSources) return Promise.resolve();
     this.inFlight ??= (async () => {
       try {
-        this.install(await loadPolicy(this.policy, this.options), true);
+        await Promise.all([
+          this.hasSources ? loadPolicy(this.policy, this.options).then((next) => this.install(next, true)) : undefined,
+          this.managed.reload(),
+        ]);
       } catch (err) {
         this.metrics.policyReload('failure');
         this.logger.error({ err }, 'policy reload failed; keeping the previous lists');
@@ -182,15 +228,30 @@ class PolicyStageImpl implements PolicyStage {
     return this.inFlight;
   }
 
-  stop(): Promise<void> {
+  async stop(): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
-    return this.inFlight ?? Promise.resolve();
+    this.managed.stop();
+    const subscription = this.subscription;
+    this.subscription = null;
+    await subscription?.close();
+    await this.inFlight;
+  }
+
+  /** Swaps in a new view; cheap (no names copied), so every change does it at once. */
+  private compose(): void {
+    this.view = composeView(this.snapshot, this.managed);
+    this.metrics.policyRules('block', this.view.block.size);
+    this.metrics.policyRules('allow', this.view.allow.size);
+    this.metrics.policyRules('rpz', this.view.rpz.size);
   }
 
   private install(next: PolicySnapshot, strict: boolean): void {
     const failed = next.sources.filter((s) => !s.ok);
-    for (const s of failed) this.logger.error({ source: s.source, kind: s.kind, error: s.error }, 'policy list could not be loaded');
+    for (const s of failed) {
+      this.metrics.policyListFailure('config');
+      this.logger.error({ source: s.source, kind: s.kind, error: s.error }, 'policy list could not be loaded');
+    }
     if (failed.length > 0) {
       this.metrics.policyReload('failure');
       if (strict) {
@@ -201,9 +262,7 @@ class PolicyStageImpl implements PolicyStage {
       this.metrics.policyReload('success');
     }
     this.snapshot = next;
-    this.metrics.policyRules('block', next.block.size);
-    this.metrics.policyRules('allow', next.allow.size);
-    this.metrics.policyRules('rpz', next.rpz.size);
+    this.compose();
     this.logger.info(
       { block: next.block.size, allow: next.allow.size, rpz: next.rpz.size, sources: next.sources.map((s) => ({ source: s.source, ok: s.ok, ...s.stats })) },
       'policy lists loaded',
@@ -215,8 +274,8 @@ class PolicyStageImpl implements PolicyStage {
   }
 
   private resolve(request: ResolveRequest, next: Resolver): Promise<Resolution> {
-    const s = this.snapshot;
-    if (s.block.size + s.allow.size + s.rpz.size === 0) return next.resolve(request);
+    const s = this.view;
+    if (s.size === 0) return next.resolve(request);
     const key = this.key;
     if (!key.setWire(request.query, HEADER_LENGTH) || key.count === 0) return next.resolve(request);
 
@@ -246,8 +305,7 @@ class PolicyStageImpl implements PolicyStage {
     const blocked = s.block.match(key);
     if (blocked < 0) return next.resolve(request);
     this.metrics.policyHit('blocked');
-    const owner = key.labelStart[s.block.lastSkip] ?? -1;
-    return Promise.resolve(blockedResolution(buildBlockedResponse(request, this.mode, owner)));
+    return Promise.resolve(blockedResolution(buildBlockedResponse(request, this.mode, key.labelStart[blocked] ?? -1)));
   }
 
   private async applyRpz(request: ResolveRequest, next: Resolver, rule: RpzRule, ownerOffset: number): Promise<Resolution> {

@@ -1,5 +1,6 @@
 // Blocklist / allowlist sources and their line formats. Formats are detected
-// per line, so one file may mix them (many published lists do):
+// per line unless a list names its format, so one file may mix them (many
+// published lists do):
 //   hosts   `0.0.0.0 ads.example.com [more names]`, `127.0.0.1 x`, `::1 x`
 //   adblock `||domain^` (optionally `$important`), `@@||domain^` (an allow);
 //           cosmetic rules (`##`, `#@#`...), other exceptions and URL rules do
@@ -9,7 +10,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { fileURLToPath, domainToASCII } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { normalizePolicyDomain } from '@ghostdns/contracts';
 import { ResolverEdgeError } from '../errors.js';
 
 export interface ListStats {
@@ -38,59 +40,33 @@ const HOSTS_LOCAL_NAMES = new Set([
   'ip6-mcastprefix', 'ip6-allnodes', 'ip6-allrouters', 'ip6-allhosts', '0.0.0.0',
 ]);
 
-/**
- * Lower-case ASCII form (IDNA via node's WHATWG domainToASCII, RFC 5891), no
- * trailing dot; null when not a host name (empty label, > 63/253 octets,
- * characters other than letters, digits, '-' and '_', or an all-numeric TLD,
- * which is an IP address, RFC 3696 §2). One pass over the characters: a
- * million-line list goes through here once per reload.
- */
-export function normalizeDomain(raw: string, idn = true): string | null {
-  let end = raw.length;
-  if (end > 0 && raw.charCodeAt(end - 1) === 0x2e) end--;
-  if (end === 0) return null;
-  let labelLength = 0;
-  let numericLabel = true;
-  let upper = false;
-  for (let i = 0; i < end; i++) {
-    const c = raw.charCodeAt(i);
-    if (c === 0x2e) {
-      if (labelLength === 0) return null;
-      labelLength = 0;
-      numericLabel = true;
-      continue;
-    }
-    if (c >= 0x80) {
-      if (!idn) return null;
-      const ascii = domainToASCII(raw.slice(0, end));
-      return ascii === '' ? null : normalizeDomain(ascii, false);
-    }
-    if (c >= 0x61 && c <= 0x7a) numericLabel = false;
-    else if (c >= 0x41 && c <= 0x5a) {
-      numericLabel = false;
-      upper = true;
-    } else if (c === 0x2d || c === 0x5f) numericLabel = false;
-    else if (c < 0x30 || c > 0x39) return null;
-    if (++labelLength > 63) return null;
-  }
-  if (labelLength === 0 || numericLabel || end > 253) return null;
-  const name = end === raw.length ? raw : raw.slice(0, end);
-  return upper ? name.toLowerCase() : name;
-}
-
 const ADBLOCK_DOMAIN = /^(@@)?\|\|([^\s^$|/]+)(\^)?(?:\|)?(?:\$(.*))?$/;
 /** Modifiers that keep a rule meaning "this domain" for DNS. */
 const DNS_NEUTRAL_MODIFIERS = new Set(['important', 'all', 'document', 'doc', 'first-party', '1p', 'third-party', '3p']);
 const COSMETIC = /#[@?$%]?#|#@[$?%]#|\$\$/;
 
 /**
- * Parses one list's text into `sink`. `asAllowlist` turns every name into an
- * allow. Yields to the event loop every `chunkLines` lines, so loading a
- * million-line list never stalls the answers being served meanwhile.
+ * How a list's lines are read: `auto` recognises each line's format (the
+ * configured lists always are); a named format counts lines of the others as invalid.
  */
-export async function parseList(text: string, sink: ListSink, options: { asAllowlist?: boolean; chunkLines?: number } = {}): Promise<ListStats> {
+export type ListFormat = 'auto' | 'hosts' | 'adblock' | 'plain';
+
+export interface ParseOptions {
+  /** Every name is an allow. */
+  asAllowlist?: boolean;
+  format?: ListFormat;
+  chunkLines?: number;
+}
+
+/**
+ * Parses one list's text into `sink`. Yields to the event loop every
+ * `chunkLines` lines, so loading a million-line list never stalls the answers
+ * being served meanwhile.
+ */
+export async function parseList(text: string, sink: ListSink, options: ParseOptions = {}): Promise<ListStats> {
   const stats = emptyStats();
   const asAllow = options.asAllowlist ?? false;
+  const format = options.format ?? 'auto';
   const chunk = options.chunkLines ?? 20_000;
   const add = (name: string): void => {
     if (asAllow) {
@@ -111,7 +87,7 @@ export async function parseList(text: string, sink: ListSink, options: { asAllow
     const line = text.slice(pos, nl).trim();
     pos = nl + 1;
     if (++lines % chunk === 0) await yieldToLoop();
-    parseLine(line, stats, add, (name) => {
+    parseLine(line, format, stats, add, (name) => {
       sink.allow(name);
       stats.allow++;
     });
@@ -119,49 +95,24 @@ export async function parseList(text: string, sink: ListSink, options: { asAllow
   return stats;
 }
 
-function parseLine(line: string, stats: ListStats, add: (name: string) => void, allow: (name: string) => void): void {
+function parseLine(line: string, format: ListFormat, stats: ListStats, add: (name: string) => void, allow: (name: string) => void): void {
   if (line.length === 0) return;
   const first = line.charCodeAt(0);
   // '#' hosts/plain comment, '!' adblock comment, '[' adblock header.
   if (first === 0x23 || first === 0x21 || first === 0x5b) return;
-  if (COSMETIC.test(line)) {
-    stats.ignored++;
-    return;
-  }
-  if (first === 0x7c || line.startsWith('@@')) {
-    const m = ADBLOCK_DOMAIN.exec(line);
-    if (m === null) {
-      // URL rules (`|https://x/ads`, `@@/path/`) are valid adblock, not DNS.
-      stats.ignored++;
+  if (format === 'auto' || format === 'adblock') {
+    if (parseAdblockLine(line, first, stats, add, allow)) return;
+    if (format === 'adblock') {
+      stats.invalid++;
       return;
     }
-    const modifiers = m[4];
-    if (modifiers !== undefined && modifiers.split(',').some((mod) => !DNS_NEUTRAL_MODIFIERS.has(mod.trim().toLowerCase()))) {
-      stats.ignored++;
-      return;
-    }
-    const name = normalizeDomain(m[2] ?? '');
-    if (name === null) {
-      // `||ads*.example^` and friends: wildcards are not domain rules.
-      if (/[*]/.test(m[2] ?? '')) stats.ignored++;
-      else stats.invalid++;
-      return;
-    }
-    if (m[1] === '@@') allow(name);
-    else add(name);
-    return;
-  }
-  if (first === 0x40 || first === 0x2f || line.includes('$') || line.includes('^')) {
-    // Other adblock network rules (`/regex/`, `-banner-$script`).
-    stats.ignored++;
-    return;
   }
   const hash = line.indexOf('#');
   const content = hash >= 0 ? line.slice(0, hash).trim() : line;
   const tokens = content.split(/\s+/);
   const head = tokens[0] ?? '';
   if (isIP(head) !== 0) {
-    if (tokens.length < 2) {
+    if (format === 'plain' || tokens.length < 2) {
       stats.invalid++;
       return;
     }
@@ -171,20 +122,55 @@ function parseLine(line: string, stats: ListStats, add: (name: string) => void, 
         stats.ignored++;
         continue;
       }
-      const name = normalizeDomain(token);
+      const name = normalizePolicyDomain(token);
       if (name === null) stats.invalid++;
       else add(name);
     }
     return;
   }
-  if (tokens.length !== 1) {
+  if (format === 'hosts' || tokens.length !== 1) {
     stats.invalid++;
     return;
   }
   const bare = head.startsWith('*.') ? head.slice(2) : head.startsWith('.') ? head.slice(1) : head;
-  const name = normalizeDomain(bare);
+  const name = normalizePolicyDomain(bare);
   if (name === null) stats.invalid++;
   else add(name);
+}
+
+/** The adblock shapes (rules, exceptions, cosmetic and URL rules); false when the line is none of them. */
+function parseAdblockLine(line: string, first: number, stats: ListStats, add: (name: string) => void, allow: (name: string) => void): boolean {
+  if (COSMETIC.test(line)) {
+    stats.ignored++;
+    return true;
+  }
+  if (first === 0x7c || line.startsWith('@@')) {
+    const m = ADBLOCK_DOMAIN.exec(line);
+    if (m === null) {
+      // URL rules (`|https://x/ads`, `@@/path/`) are valid adblock, not DNS.
+      stats.ignored++;
+      return true;
+    }
+    const modifiers = m[4];
+    if (modifiers !== undefined && modifiers.split(',').some((mod) => !DNS_NEUTRAL_MODIFIERS.has(mod.trim().toLowerCase()))) {
+      stats.ignored++;
+      return true;
+    }
+    const name = normalizePolicyDomain(m[2] ?? '');
+    if (name === null) {
+      // `||ads*.example^` and friends: wildcards are not domain rules.
+      if (/[*]/.test(m[2] ?? '')) stats.ignored++;
+      else stats.invalid++;
+    } else if (m[1] === '@@') allow(name);
+    else add(name);
+    return true;
+  }
+  if (first === 0x40 || first === 0x2f || line.includes('$') || line.includes('^')) {
+    // Other adblock network rules (`/regex/`, `-banner-$script`).
+    stats.ignored++;
+    return true;
+  }
+  return false;
 }
 
 export interface SourceLimits {
@@ -195,6 +181,12 @@ export interface SourceLimits {
 export const DEFAULT_SOURCE_LIMITS: SourceLimits = { timeoutMs: 30_000, maxBytes: 128 * 1024 * 1024 };
 
 export type FetchLike = (url: string, init: { signal: AbortSignal; headers: Record<string, string> }) => Promise<Response>;
+
+/** A failed read for logs and reports: the error and what caused it (the fetch or file system error). */
+export function describeSourceError(reason: unknown): string {
+  const cause = reason instanceof Error && reason.cause instanceof Error ? `: ${reason.cause.message}` : '';
+  return `${reason instanceof Error ? reason.message : String(reason)}${cause}`;
+}
 
 /** Reads a list from a file path, a file: URL or an http(s) URL, within the limits. */
 export async function readSource(source: string, limits: SourceLimits = DEFAULT_SOURCE_LIMITS, fetchImpl: FetchLike = fetch): Promise<string> {

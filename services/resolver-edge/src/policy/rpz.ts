@@ -15,7 +15,7 @@
 // are counted as ignored.
 import { isIP } from 'node:net';
 import { PackedDomainSet } from './domain-set.js';
-import { normalizeDomain } from './lists.js';
+import { normalizePolicyDomain } from '@ghostdns/contracts';
 
 export type RpzRecordType = 'A' | 'AAAA' | 'CNAME' | 'TXT';
 
@@ -124,7 +124,7 @@ export class RpzPolicy {
         continue;
       }
       const isWildcard = trigger.startsWith('*.');
-      const name = normalizeDomain(isWildcard ? trigger.slice(2) : trigger);
+      const name = normalizePolicyDomain(isWildcard ? trigger.slice(2) : trigger);
       if (name === null) {
         stats.invalid++;
         continue;
@@ -163,7 +163,7 @@ export class RpzPolicy {
         if (target === 'rpz-passthru.') return { action: 'passthru', records: [] };
         if (target === 'rpz-drop.' || target === 'rpz-tcp-only.') return 'ignored';
         const abs = absoluteName(first, origin);
-        const name = abs === null ? null : normalizeDomain(abs);
+        const name = abs === null ? null : normalizePolicyDomain(abs);
         return name === null ? 'invalid' : { action: 'local', records: [{ type: 'CNAME', ttl, data: name }] };
       }
       case 'A':
