@@ -3,7 +3,7 @@ import type { AnalyticsSource, NodeRow } from '../src/analytics/analytics.reposi
 import { AnalyticsService } from '../src/analytics/analytics.service.js';
 import type { LogQuery, LogRow } from '../src/analytics/logs.repository.js';
 import { LogsService, decodeCursor, encodeCursor } from '../src/analytics/logs.service.js';
-import { ApiError } from '../src/errors.js';
+import { apiError, NewestStub } from './support/stubs.js';
 
 const NOW = new Date('2024-05-01T12:34:56.789Z');
 const clock = (): Date => NOW;
@@ -40,22 +40,7 @@ function logRow(i: number, overrides: Partial<LogRow> = {}): LogRow {
   };
 }
 
-class StubLogs {
-  calls: LogQuery[] = [];
-  rows: LogRow[] = [];
-  fail = false;
-  async newest(query: LogQuery): Promise<LogRow[]> {
-    this.calls.push(query);
-    if (this.fail) throw new Error('connection refused 10.0.0.1');
-    return this.rows.slice(0, query.limit);
-  }
-}
-
-async function apiError(promise: Promise<unknown>): Promise<ApiError> {
-  const error = await promise.then(() => null, (e: unknown) => e);
-  expect(error).toBeInstanceOf(ApiError);
-  return error as ApiError;
-}
+class StubLogs extends NewestStub<LogQuery, LogRow> {}
 
 describe('LogsService', () => {
   it('maps rows to the seed fields (client, domain, timestamp) and the event fields', async () => {

@@ -1,15 +1,13 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Topics, type PolicyChangeEvent } from '@ghostdns/contracts';
-import { migrate, openDatabase, type Database } from '@ghostdns/db';
-import { createScratchDatabase, requireComponent, scratchDir, waitFor, type ScratchDatabase } from '@ghostdns/testkit';
+import { type Database } from '@ghostdns/db';
+import { waitFor } from '@ghostdns/testkit';
 import { PgTokenStore } from '../src/auth/token.repository.js';
 import { TokenService } from '../src/auth/token.service.js';
+import { startApiOnScratchDatabase, type ApiFixture } from './support/api-fixture.js';
 import { startRecordsApi, type TestServer } from './support/http.js';
 import { testRuntime } from './support/runtime.js';
 
-const silent = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 
 interface Reply {
   status: number;
@@ -18,31 +16,21 @@ interface Reply {
 }
 
 describe('blocklists API on PostgreSQL (scratch database)', () => {
-  let scratch: ScratchDatabase;
+  let fixture: ApiFixture;
   let db: Database;
   let runtime: ReturnType<typeof testRuntime>;
   let server: TestServer;
   let admin: string;
-  const data = scratchDir();
   const events: PolicyChangeEvent[] = [];
 
   beforeAll(async () => {
-    scratch = await createScratchDatabase(requireComponent('postgres'));
-    db = await openDatabase(scratch.url, { logger: silent, poolSize: 4 });
-    await migrate(db, { logger: silent });
-    runtime = testRuntime(db, { data: { dir: data.dir }, api: { rateLimitPerMinute: 0 } });
-    await runtime.bus.connect();
+    fixture = await startApiOnScratchDatabase({ api: { rateLimitPerMinute: 0 } });
+    ({ db, runtime, server, admin } = fixture);
     await runtime.bus.subscribe(Topics.policyChanges, async (batch) => void events.push(...batch.values), { groupId: 'test', fromBeginning: true });
-    server = await startRecordsApi(runtime);
-    admin = (await readFile(path.join(data.dir, 'admin.token'), 'utf8')).trim();
   });
 
   afterAll(async () => {
-    await server?.close();
-    await runtime?.bus.close();
-    await db?.close();
-    await scratch?.drop();
-    data.remove();
+    await fixture?.close();
   });
 
   async function call(method: string, route: string, body?: unknown, token: string | null = admin): Promise<Reply> {
@@ -140,7 +128,7 @@ describe('blocklists API on PostgreSQL (scratch database)', () => {
 
   it('publishes every list and entry at boot on a fresh in-process bus (standalone)', async () => {
     await call('POST', '/api/v1/blocklists', { kind: 'allow', source: '/srv/lists/allow.txt', format: 'plain' });
-    const rebooted = testRuntime(db, { data: { dir: data.dir }, api: { rateLimitPerMinute: 0 } });
+    const rebooted = testRuntime(db, { data: { dir: fixture.dataDir }, api: { rateLimitPerMinute: 0 } });
     await rebooted.bus.connect();
     const replayed: PolicyChangeEvent[] = [];
     const second = await startRecordsApi(rebooted);

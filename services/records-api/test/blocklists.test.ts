@@ -6,6 +6,7 @@ import type { BlocklistsStore, BlocklistsTx, EntryRow, KeyPage, ListRow } from '
 import { BlocklistsService, type BlocklistsInstruments } from '../src/blocklists/blocklists.service.js';
 import { parseEntryPost, parseListPost, parseListPut } from '../src/blocklists/validation.js';
 import type { AuditEntry } from '../src/storage/audit-log.js';
+import { apiError } from './support/stubs.js';
 
 function problem(fn: () => unknown): { status: number; code: string; message: string } {
   try {
@@ -221,12 +222,6 @@ beforeEach(() => {
   const instruments: BlocklistsInstruments = { change: (entity, op) => void counted.push(`${entity} ${op}`), publishFailed: () => void counted.push('failed') };
   service = new BlocklistsService(store, bus, instruments, () => new Date(NOW));
 });
-
-async function apiError(promise: Promise<unknown>): Promise<ApiError> {
-  const error = await promise.then(() => null, (e: unknown) => e);
-  expect(error).toBeInstanceOf(ApiError);
-  return error as ApiError;
-}
 
 describe('BlocklistsService: lists', () => {
   it('creates a list, publishes its whole state, audits who did it', async () => {

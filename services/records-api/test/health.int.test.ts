@@ -1,12 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Topics, type RecordChangeEvent } from '@ghostdns/contracts';
-import { migrate, openDatabase, type Database } from '@ghostdns/db';
-import { createScratchDatabase, requireComponent, scratchDir, waitFor, type ScratchDatabase } from '@ghostdns/testkit';
-import { startRecordsApi, type TestServer } from './support/http.js';
+import { waitFor } from '@ghostdns/testkit';
+import { startApiOnScratchDatabase, type ApiFixture } from './support/api-fixture.js';
+import { type TestServer } from './support/http.js';
 import { testRuntime } from './support/runtime.js';
 
 // The seed's service auto-discovery with real probes: a record registered with
@@ -14,18 +12,15 @@ import { testRuntime } from './support/runtime.js';
 // answer healthy is withheld from the change events resolver-edge applies, and comes back
 // when it answers again. The "service" is a real HTTP server on 127.0.0.1; 127.0.0.2 has none.
 
-const silent = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 const NAME = 'grafana.company.ts.net';
 
 describe('health checks of registered services (records-api on PostgreSQL)', () => {
-  let scratch: ScratchDatabase;
-  let db: Database;
+  let fixture: ApiFixture;
   let runtime: ReturnType<typeof testRuntime>;
   let api: TestServer;
   let service: Server;
   let status = 200;
   let admin: string;
-  const data = scratchDir();
   const events: RecordChangeEvent[] = [];
 
   beforeAll(async () => {
@@ -33,22 +28,13 @@ describe('health checks of registered services (records-api on PostgreSQL)', () 
       res.writeHead(req.url === '/api/health' ? status : 404).end();
     });
     await new Promise<void>((resolve) => service.listen(0, '127.0.0.1', resolve));
-    scratch = await createScratchDatabase(requireComponent('postgres'));
-    db = await openDatabase(scratch.url, { logger: silent, poolSize: 4 });
-    await migrate(db, { logger: silent });
-    runtime = testRuntime(db, { data: { dir: data.dir }, api: { rateLimitPerMinute: 0, healthCheckInterval: 0.2 } });
-    await runtime.bus.connect();
+    fixture = await startApiOnScratchDatabase({ api: { rateLimitPerMinute: 0, healthCheckInterval: 0.2 } });
+    ({ runtime, server: api, admin } = fixture);
     await runtime.bus.subscribe(Topics.recordChanges, async (batch) => void events.push(...batch.values), { groupId: 'test', fromBeginning: true });
-    api = await startRecordsApi(runtime);
-    admin = (await readFile(path.join(data.dir, 'admin.token'), 'utf8')).trim();
   });
 
   afterAll(async () => {
-    await api?.close();
-    await runtime?.bus.close();
-    await db?.close();
-    await scratch?.drop();
-    data.remove();
+    await fixture?.close();
     await new Promise<void>((resolve) => (service ? service.close(() => resolve()) : resolve()));
   });
 

@@ -1,15 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate, openDatabase, type Database } from '@ghostdns/db';
-import { createScratchDatabase, requireComponent, scratchDir, type ScratchDatabase } from '@ghostdns/testkit';
+import { type Database } from '@ghostdns/db';
 import { PgTokenStore } from '../src/auth/token.repository.js';
 import { TokenService } from '../src/auth/token.service.js';
-import { startRecordsApi, type TestServer } from './support/http.js';
-import { testRuntime } from './support/runtime.js';
+import { startApiOnScratchDatabase, type ApiFixture } from './support/api-fixture.js';
+import { type TestServer } from './support/http.js';
 
-const silent = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 const SUFFIX = 'vpn.example';
 
 /** WireGuard public keys; `/` and `+` make them need percent-encoding in a path. */
@@ -46,14 +42,12 @@ interface Peer {
 }
 
 describe('presence API on PostgreSQL (scratch database)', () => {
-  let scratch: ScratchDatabase;
+  let fixture: ApiFixture;
   let db: Database;
-  let runtime: ReturnType<typeof testRuntime>;
   let server: TestServer;
   let admin: string;
   let reader: string;
   let writer: string;
-  const data = scratchDir();
 
   async function record(t: Transition): Promise<void> {
     await db.pool.query(
@@ -82,13 +76,8 @@ describe('presence API on PostgreSQL (scratch database)', () => {
   const mappingPath = (source: string, deviceId: string): string => `/api/v1/presence/mappings/${source}/${encodeURIComponent(deviceId)}`;
 
   beforeAll(async () => {
-    scratch = await createScratchDatabase(requireComponent('postgres'));
-    db = await openDatabase(scratch.url, { logger: silent, poolSize: 4 });
-    await migrate(db, { logger: silent });
-    runtime = testRuntime(db, { data: { dir: data.dir }, api: { rateLimitPerMinute: 0 }, presence: { suffix: SUFFIX } });
-    await runtime.bus.connect();
-    server = await startRecordsApi(runtime);
-    admin = (await readFile(path.join(data.dir, 'admin.token'), 'utf8')).trim();
+    fixture = await startApiOnScratchDatabase({ api: { rateLimitPerMinute: 0 }, presence: { suffix: SUFFIX } });
+    ({ db, server, admin } = fixture);
     const tokens = new TokenService(new PgTokenStore(db.pool));
     reader = (await tokens.create('reader', ['read'], 'test')).token;
     writer = (await tokens.create('writer', ['write'], 'test')).token;
@@ -106,11 +95,7 @@ describe('presence API on PostgreSQL (scratch database)', () => {
   });
 
   afterAll(async () => {
-    await server?.close();
-    await runtime?.bus.close();
-    await db?.close();
-    await scratch?.drop();
-    data.remove();
+    await fixture?.close();
   });
 
   it('answers the latest transition of every device, with its fqdn', async () => {

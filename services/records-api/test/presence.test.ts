@@ -5,6 +5,7 @@ import type { DevicePage, MappingRow, MappingTx, PeerQuery, PeerStateRow, Presen
 import { decodeDeviceCursor, encodeDeviceCursor, PresenceService } from '../src/presence/presence.service.js';
 import { parseDeviceKey, parseMappingPut } from '../src/presence/validation.js';
 import type { AuditEntry } from '../src/storage/audit-log.js';
+import { apiError } from './support/stubs.js';
 
 const KEY = randomBytes(32).toString('base64');
 const CTX = { actor: 'token:ops:1', clientIp: '192.0.2.9' };
@@ -18,12 +19,6 @@ function problem(fn: () => unknown): { status: number; code: string; message: st
     throw error;
   }
   throw new Error('did not throw');
-}
-
-async function apiError(promise: Promise<unknown>): Promise<ApiError> {
-  const error = await promise.then(() => null, (e: unknown) => e);
-  expect(error).toBeInstanceOf(ApiError);
-  return error as ApiError;
 }
 
 function peer(deviceId: string, overrides: Partial<PeerStateRow> = {}): PeerStateRow {

@@ -1,55 +1,45 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Topics, type RecordChangeEvent } from '@ghostdns/contracts';
-import { migrate, openDatabase, type Database } from '@ghostdns/db';
-import { createScratchDatabase, requireComponent, scratchDir, waitFor, type ScratchDatabase } from '@ghostdns/testkit';
+import { type Database } from '@ghostdns/db';
+import { waitFor } from '@ghostdns/testkit';
 import { PgTokenStore } from '../src/auth/token.repository.js';
 import { TokenService } from '../src/auth/token.service.js';
-import { startRecordsApi, type TestServer } from './support/http.js';
+import { startApiOnScratchDatabase, type ApiFixture } from './support/api-fixture.js';
+import { type TestServer } from './support/http.js';
 import { testRuntime } from './support/runtime.js';
 
-const silent = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 
 describe('records API on PostgreSQL (scratch database)', () => {
-  let scratch: ScratchDatabase;
+  let fixture: ApiFixture;
   let db: Database;
   let runtime: ReturnType<typeof testRuntime>;
   let server: TestServer;
   let admin: string;
-  const data = scratchDir();
   const events: RecordChangeEvent[] = [];
 
   beforeAll(async () => {
-    scratch = await createScratchDatabase(requireComponent('postgres'));
-    db = await openDatabase(scratch.url, { logger: silent, poolSize: 4 });
-    await migrate(db, { logger: silent });
-    runtime = testRuntime(db, { data: { dir: data.dir }, api: { rateLimitPerMinute: 0, bodyLimitBytes: 2048 } });
-    await runtime.bus.connect();
+    fixture = await startApiOnScratchDatabase({ api: { rateLimitPerMinute: 0, bodyLimitBytes: 2048 } });
+    ({ db, runtime, server, admin } = fixture);
     await runtime.bus.subscribe(Topics.recordChanges, async (batch) => void events.push(...batch.values), { groupId: 'test', fromBeginning: true });
-    server = await startRecordsApi(runtime);
-    admin = (await readFile(path.join(data.dir, 'admin.token'), 'utf8')).trim();
   });
 
   afterAll(async () => {
-    await server?.close();
-    await runtime?.bus.close();
-    await db?.close();
-    await scratch?.drop();
-    data.remove();
+    await fixture?.close();
   });
 
   const auth = (): Record<string, string> => ({ authorization: `Bearer ${admin}`, 'content-type': 'application/json' });
 
   it('created the first-start admin token file, mode 600, and logged only its path', async () => {
     expect(admin).toMatch(/^gdns_[A-Za-z0-9_-]{43}$/);
-    expect((await stat(path.join(data.dir, 'admin.token'))).mode & 0o777).toBe(0o600);
+    expect((await stat(path.join(fixture.dataDir, 'admin.token'))).mode & 0o777).toBe(0o600);
     const { rows } = await db.pool.query<{ scopes: string[]; token_hash: string }>('SELECT scopes, token_hash FROM api_tokens');
     expect(rows).toHaveLength(1);
     expect(rows[0]?.scopes).toEqual(['admin']);
     expect(rows[0]?.token_hash).not.toContain(admin);
     // A second start with a token present creates nothing.
-    expect(await new TokenService(new PgTokenStore(db.pool)).bootstrapAdmin(data.dir)).toBeNull();
+    expect(await new TokenService(new PgTokenStore(db.pool)).bootstrapAdmin(fixture.dataDir)).toBeNull();
   });
 
   it('registers the seed body, publishes the RRset, audits the write', async () => {

@@ -2,10 +2,10 @@ import dgram from 'node:dgram';
 import { once } from 'node:events';
 import dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError } from '../src/errors.js';
 import type { RecordRow } from '../src/records/records.repository.js';
 import { DnsTimeoutError, targetOf, udpExchange, type DnsExchange } from '../src/resolve/dns-exchange.js';
 import { ResolveService } from '../src/resolve/resolve.service.js';
+import { apiError } from './support/stubs.js';
 
 const row = (type: string): RecordRow =>
   ({ id: `id-${type}`, name: 'svc.example.ts.net', type, ttl: 60, values: ['100.64.1.1'], metadata: {}, createdAt: new Date(), updatedAt: new Date(), createdBy: 'x', updatedBy: 'x' }) as RecordRow;
@@ -21,12 +21,6 @@ function answering(flags: number, answers: dnsPacket.Answer[], asked: Buffer[] =
 
 const service = (exchange: DnsExchange, rows: RecordRow[] = []): ResolveService =>
   new ResolveService(exchange, async () => rows, '127.0.0.1:5353', 'vpn.local');
-
-async function apiError(promise: Promise<unknown>): Promise<ApiError> {
-  const error = await promise.then(() => null, (e: unknown) => e);
-  expect(error).toBeInstanceOf(ApiError);
-  return error as ApiError;
-}
 
 describe('ResolveService', () => {
   it('reports the answer of a dynamic record with its source and record ids', async () => {

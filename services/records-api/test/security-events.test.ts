@@ -2,11 +2,11 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '@ghostdns/db';
 import { decodeCursor, encodeCursor } from '../src/analytics/logs.service.js';
-import { ApiError } from '../src/errors.js';
 import { SECURITY_EVENTS_SQL, type SecurityEventQuery, type SecurityEventRow } from '../src/security/security-events.repository.js';
 import { SecurityEventsService } from '../src/security/security-events.service.js';
 import { startRecordsApi, type TestServer } from './support/http.js';
 import { testRuntime } from './support/runtime.js';
+import { apiError, NewestStub } from './support/stubs.js';
 
 const NOW = new Date('2024-05-01T12:34:56.789Z');
 const clock = (): Date => NOW;
@@ -27,22 +27,7 @@ function row(i: number, overrides: Partial<SecurityEventRow> = {}): SecurityEven
   };
 }
 
-class StubSource {
-  calls: SecurityEventQuery[] = [];
-  rows: SecurityEventRow[] = [];
-  fail = false;
-  async newest(query: SecurityEventQuery): Promise<SecurityEventRow[]> {
-    this.calls.push(query);
-    if (this.fail) throw new Error('connection refused 10.0.0.1');
-    return this.rows.slice(0, query.limit);
-  }
-}
-
-async function apiError(promise: Promise<unknown>): Promise<ApiError> {
-  const error = await promise.then(() => null, (e: unknown) => e);
-  expect(error).toBeInstanceOf(ApiError);
-  return error as ApiError;
-}
+class StubSource extends NewestStub<SecurityEventQuery, SecurityEventRow> {}
 
 describe('SecurityEventsService', () => {
   it('maps rows to event_id, detected_at, kind, severity, client, qname, node_id, details', async () => {

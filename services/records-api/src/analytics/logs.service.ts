@@ -77,6 +77,39 @@ export function decodeCursor(text: string): CursorState {
 
 const ms = (us: number | null): number | null => (us === null ? null : us / 1000);
 
+/**
+ * Where a newest-first keyset page starts: after `?cursor=` (which keeps the first page's
+ * window, so pages neither repeat nor skip while new rows arrive), or within `?minutes=`.
+ */
+export function keysetStart(params: QueryParams, clock: Clock): { since: Date | null; after: CursorState | null } {
+  const cursorText = params.string('cursor');
+  if (cursorText !== undefined) {
+    if (params.has('minutes')) throw invalidParameter('minutes', 'cannot be combined with cursor (the cursor keeps the window)');
+    const after = decodeCursor(cursorText);
+    return { since: after.since === null ? null : new Date(after.since), after };
+  }
+  if (!params.has('minutes')) return { since: null, after: null };
+  const minutes = params.int('minutes', 0, 1, MAX_WINDOW_MINUTES);
+  return { since: new Date(clock().getTime() - minutes * MINUTE_MS), after: null };
+}
+
+/**
+ * The page in `rows` (read with limit + 1) and the query of the next one: the same `filters`
+ * and a cursor after the last row shown; null when this is the last page.
+ */
+export function keysetPage<R extends { at_exact: string; event_id: string }>(
+  rows: R[], limit: number, since: Date | null, filters: Readonly<Record<string, string | undefined>>,
+): { shown: R[]; next: URLSearchParams | null } {
+  const shown = rows.length > limit ? rows.slice(0, limit) : rows;
+  const last = shown[shown.length - 1];
+  if (rows.length <= limit || last === undefined) return { shown, next: null };
+  const next = new URLSearchParams();
+  next.set('limit', String(limit));
+  for (const [name, value] of Object.entries(filters)) if (value !== undefined) next.set(name, value);
+  next.set('cursor', encodeCursor({ at: last.at_exact, eventId: last.event_id, since: since?.toISOString() ?? null }));
+  return { shown, next };
+}
+
 export function toLogEntry(row: LogRow): LogEntry {
   return {
     type: row.tailscale ? 'tailscale_query' : 'dns_query',
@@ -118,17 +151,7 @@ export class LogsService {
     const limit = params.int('limit', DEFAULT_LOG_LIMIT, 1, MAX_LOG_LIMIT);
     const client = params.ip('client');
     const domain = params.domain('domain');
-    const cursorText = params.string('cursor');
-    let since: Date | null = null;
-    let after: CursorState | null = null;
-    if (cursorText !== undefined) {
-      if (params.has('minutes')) throw invalidParameter('minutes', 'cannot be combined with cursor (the cursor keeps the window)');
-      after = decodeCursor(cursorText);
-      since = after.since === null ? null : new Date(after.since);
-    } else if (params.has('minutes')) {
-      const minutes = params.int('minutes', 0, 1, MAX_WINDOW_MINUTES);
-      since = new Date(this.clock().getTime() - minutes * MINUTE_MS);
-    }
+    const { since, after } = keysetStart(params, this.clock);
 
     let rows: LogRow[];
     try {
@@ -136,17 +159,7 @@ export class LogsService {
     } catch (error) {
       throw analyticsUnavailable('the query log', error);
     }
-    const more = rows.length > limit;
-    const shown = more ? rows.slice(0, limit) : rows;
-    const last = shown[shown.length - 1];
-    let next: URLSearchParams | null = null;
-    if (more && last !== undefined) {
-      next = new URLSearchParams();
-      next.set('limit', String(limit));
-      if (client !== undefined) next.set('client', client);
-      if (domain !== undefined) next.set('domain', domain);
-      next.set('cursor', encodeCursor({ at: last.at_exact, eventId: last.event_id, since: since?.toISOString() ?? null }));
-    }
+    const { shown, next } = keysetPage(rows, limit, since, { client, domain });
     return { entries: shown.map(toLogEntry), next };
   }
 }

@@ -1,9 +1,8 @@
 import type { SecuritySeverity } from '@ghostdns/contracts';
-import { decodeCursor, encodeCursor } from '../analytics/logs.service.js';
-import { MINUTE_MS, QueryParams } from '../analytics/params.js';
+import { keysetPage, keysetStart } from '../analytics/logs.service.js';
+import { QueryParams } from '../analytics/params.js';
 import { ApiError, invalidParameter } from '../errors.js';
 import type { Clock } from '../stats/stats.service.js';
-import { MAX_WINDOW_MINUTES } from '../stats/window.js';
 import type { SecurityEventQuery, SecurityEventRow } from './security-events.repository.js';
 
 export const DEFAULT_SECURITY_EVENTS_LIMIT = 100;
@@ -69,17 +68,7 @@ export class SecurityEventsService {
     if (kind !== undefined && kind.length > KIND_MAX_CHARS) throw invalidParameter('kind', `must be at most ${KIND_MAX_CHARS} characters`);
     const severity = params.choice('severity', SECURITY_SEVERITIES);
     const client = params.ip('client');
-    const cursorText = params.string('cursor');
-    let since: Date | null = null;
-    let after: ReturnType<typeof decodeCursor> | null = null;
-    if (cursorText !== undefined) {
-      if (params.has('minutes')) throw invalidParameter('minutes', 'cannot be combined with cursor (the cursor keeps the window)');
-      after = decodeCursor(cursorText);
-      since = after.since === null ? null : new Date(after.since);
-    } else if (params.has('minutes')) {
-      const minutes = params.int('minutes', 0, 1, MAX_WINDOW_MINUTES);
-      since = new Date(this.clock().getTime() - minutes * MINUTE_MS);
-    }
+    const { since, after } = keysetStart(params, this.clock);
 
     let rows: SecurityEventRow[];
     try {
@@ -87,18 +76,7 @@ export class SecurityEventsService {
     } catch (error) {
       throw new ApiError('GHOSTDNS_API_SECURITY_UNAVAILABLE', 503, 'security events are unavailable', { cause: error });
     }
-    const more = rows.length > limit;
-    const shown = more ? rows.slice(0, limit) : rows;
-    const last = shown[shown.length - 1];
-    let next: URLSearchParams | null = null;
-    if (more && last !== undefined) {
-      next = new URLSearchParams();
-      next.set('limit', String(limit));
-      if (kind !== undefined) next.set('kind', kind);
-      if (severity !== undefined) next.set('severity', severity);
-      if (client !== undefined) next.set('client', client);
-      next.set('cursor', encodeCursor({ at: last.at_exact, eventId: last.event_id, since: since?.toISOString() ?? null }));
-    }
+    const { shown, next } = keysetPage(rows, limit, since, { kind, severity, client });
     return { entries: shown.map(toSecurityEventEntry), next };
   }
 }
