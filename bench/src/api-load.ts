@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import autocannon from 'autocannon';
 import { freePort, freeUdpAndTcpPort, scratchDir, startTsx, waitForHttp } from '@ghostdns/testkit';
 import { POSTGRES_ROWS } from './aggregate-query.js';
@@ -76,7 +75,11 @@ async function runMode(url: string, cacheSeconds: number): Promise<(string | num
   try {
     const base = `http://127.0.0.1:${httpPort}`;
     await waitForHttp(`${base}/readyz`, [app], 300_000);
-    const token = readFileSync(path.join(data.dir, 'admin.token'), 'utf8').trim();
+    // A read token of its own (the CLI, as an operator would): presence peers need one.
+    const token = execFileSync(process.execPath, ['--import', 'tsx', 'packages/cli/src/bin.ts', 'token', 'create', '--name', `bench-${httpPort}`, '--scope', 'read'], {
+      env: { ...process.env, DATABASE_URL: url, GHOSTDNS_LOG_LEVEL: 'warn' },
+      encoding: 'utf8',
+    }).trim();
     const rows: (string | number)[][] = [];
     for (const endpoint of ENDPOINTS) {
       const r = await load(`${base}${endpoint.path(new Date())}`, token);
