@@ -47,8 +47,16 @@ interface Load {
   failures: number;
 }
 
+/** A request that has not answered by then counts as failed (autocannon's own default is 10 s). */
+const REQUEST_TIMEOUT_S = 30;
+
 async function load(url: string, token: string): Promise<Load> {
-  const result = await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, headers: { authorization: `Bearer ${token}` } });
+  const headers = { authorization: `Bearer ${token}` };
+  // One request first, waited for: it fills a result cache (and PostgreSQL's buffers), so the run
+  // measures the steady state a polling dashboard sees, and the previous endpoint's slow reads
+  // have drained before this one starts.
+  await fetch(url, { headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_S * 1000) }).then((res) => res.arrayBuffer());
+  const result = await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, timeout: REQUEST_TIMEOUT_S, headers });
   return {
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -84,8 +92,12 @@ async function runMode(url: string, cacheSeconds: number): Promise<(string | num
     for (const endpoint of ENDPOINTS) {
       const r = await load(`${base}${endpoint.path(new Date())}`, token);
       if (r.failures > 0) throw new Error(`${endpoint.label}: ${r.failures} of ${r.requests} requests failed`);
+      // No request finished within the run: its latency is "longer than the run", never a pass.
+      const finished = r.requests > 0;
       rows.push([
-        cacheSeconds === 0 ? 'off' : `${cacheSeconds} s`, endpoint.label, r.p50, r.p99, r.max, r.rps, r.requests, r.p99 < GOAL_MS ? 'yes' : 'no',
+        cacheSeconds === 0 ? 'off' : `${cacheSeconds} s`, endpoint.label,
+        finished ? r.p50 : `> ${SECONDS * 1000}`, finished ? r.p99 : `> ${SECONDS * 1000}`, finished ? r.max : '–', r.rps, r.requests,
+        finished && r.p99 < GOAL_MS ? 'yes' : 'no',
       ]);
     }
     return rows;
