@@ -86,3 +86,22 @@ describe('ResultCache', () => {
     expect(t.reads()).toBe(4);
   });
 });
+
+describe('CachedAnalyticsSource', () => {
+  it('keys a rolling window by the hour it ends in: one read per hour, a new one when the hour turns', async () => {
+    const { CachedAnalyticsSource } = await import('../src/analytics/cached-analytics-source.js');
+    let reads = 0;
+    const source = {
+      topDomains: async () => [{ domain: `read-${++reads}` }],
+    } as unknown as ConstructorParameters<typeof CachedAnalyticsSource>[0];
+    let now = Date.parse('2024-05-01T12:10:00Z');
+    const cached = new CachedAnalyticsSource(source, new ResultCache({ freshMs: 3_600_000, maxStaleMs: 3_600_000, maxEntries: 8, now: () => now }));
+    const window = (to: number) => ({ from: new Date(Date.parse('2024-04-30T12:00:00Z')), to: new Date(to) });
+    await cached.topDomains(window(now), 10);
+    now = Date.parse('2024-05-01T12:59:59Z');
+    await cached.topDomains(window(now), 10);
+    expect(reads).toBe(1);
+    await cached.topDomains(window(Date.parse('2024-05-01T13:00:01Z')), 10);
+    expect(reads).toBe(2);
+  });
+});

@@ -2,10 +2,17 @@ import type { ResultCache } from '../cache/result-cache.js';
 import type { AnalyticsSource } from './analytics.repository.js';
 import type { HourWindow } from './params.js';
 
-const windowKey = (w: HourWindow): string => `${w.from.toISOString()}/${w.to.toISOString()}`;
+const HOUR_MS = 3_600_000;
 
 /**
- * The rollup reads through a ResultCache. Their windows are whole hours, so a dashboard polling
+ * The rollup reads select hour buckets with `bucket >= from AND bucket < to`: every `to` within
+ * one hour (H, H + 1h] selects the same buckets, so it keys by that hour's end, and a rolling
+ * window ("the last 24 hours", which ends now) keeps one key for the hour.
+ */
+const windowKey = (w: HourWindow): string => `${w.from.toISOString()}/${Math.ceil(w.to.getTime() / HOUR_MS) * HOUR_MS}`;
+
+/**
+ * The rollup reads through a ResultCache, keyed per hour (windowKey), so a dashboard polling
  * "the last 24 hours" asks for one key per hour. `nodes` reads the small per-minute rollup for a
  * window that moves every call: it stays live.
  */
