@@ -24,3 +24,4 @@ export {
   ANALYTICS_RELATIONS,
 } from './analytics.js';
 export type { AnalyticsSettings } from './analytics.js';
+export type { DnsQueryRow } from './dns-queries.js';

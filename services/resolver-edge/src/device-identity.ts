@@ -5,7 +5,6 @@
 // path), so a lookup is one Map.get returning a shared frozen object.
 import { isIPv4, isIPv6, SocketAddress } from 'node:net';
 import type { DeviceIdentity, PresenceEvent } from '@ghostdns/contracts';
-import ipaddr from 'ipaddr.js';
 import { isIpv4Mapped, parseIpv6 } from './access/ip.js';
 
 export interface DeviceIdentityLookup {
@@ -100,10 +99,10 @@ const words = new Uint32Array(4);
 
 /**
  * Every string an event's client_ip can hold for the addresses of a presence
- * event (host part of a CIDR), so a lookup never has to normalise: node's
- * sockets and BIND's log print IPv6 as inet_ntop does and IPv4 clients of a
- * dual-stack socket as `::ffff:a.b.c.d`; the dnstap tap prints 16-byte
- * addresses with ipaddr.js, which writes a mapped IPv4 address in hex.
+ * event (host part of a CIDR), so a lookup never has to normalise: every
+ * builder writes client_ip as inet_ntop does (node's sockets, BIND's log, the
+ * dnstap tap's addressText), so an IPv4 device is its address, or
+ * `::ffff:a.b.c.d` when a dual-stack socket received it.
  */
 export function addressKeys(addresses: readonly string[]): Set<string> {
   const keys = new Set<string>();
@@ -118,7 +117,6 @@ export function addressKeys(addresses: readonly string[]): Set<string> {
         continue;
       }
       keys.add(new SocketAddress({ address: ip, family: 'ipv6' }).address);
-      keys.add(ipaddr.fromByteArray(bytesOf(words)).toString());
     }
   }
   return keys;
@@ -127,11 +125,4 @@ export function addressKeys(addresses: readonly string[]): Set<string> {
 function addIpv4Keys(keys: Set<string>, ip: string): void {
   keys.add(ip);
   keys.add(`::ffff:${ip}`);
-  keys.add(ipaddr.IPv4.parse(ip).toIPv4MappedAddress().toString());
-}
-
-function bytesOf(w: Uint32Array): number[] {
-  const out: number[] = [];
-  for (const word of w) out.push(word >>> 24, (word >>> 16) & 0xff, (word >>> 8) & 0xff, word & 0xff);
-  return out;
 }

@@ -265,7 +265,7 @@ describe('ThreadedEventRecorder: device identities for the thread', () => {
     const added = entriesOf(thread.received[1]);
     expect(added.get('192.0.2.55')).toEqual(LAPTOP);
     expect(added.get('::ffff:192.0.2.56')).toEqual({ source: 'WIREGUARD', device_id: 'k2', name: 'phone' });
-    expect(added.size).toBe(6);
+    expect(added.size).toBe(4);
 
     index.apply(presence(LAPTOP.device_id, LAPTOP.name, []));
     recorder.record({ ...base, client: { ...base.client, port: 3 } }, 3);

@@ -1,3 +1,4 @@
+import type { DnsQueryRow } from '@ghostdns/db';
 import type { PgQueryable } from '../stats/stats.repository.js';
 import { TAILSCALE_DOMAIN_SUFFIX, TAILSCALE_IPV4, TAILSCALE_IPV6 } from '../stats/stats.repository.js';
 
@@ -18,33 +19,12 @@ export interface LogQuery {
   domain: string | undefined;
 }
 
-export interface LogRow {
+/** A dns_queries row as LOGS_SQL selects it: queried_at as a Date plus its exact text form, and the Tailscale flag. */
+export type LogRow = Omit<DnsQueryRow, 'queried_at' | 'response_time' | 'query_wire' | 'response_wire' | 'device_source' | 'device_id' | 'device_name'> & {
   at_exact: string;
-  event_id: string;
   queried_at: Date;
-  node_id: string;
-  pop: string;
-  source: string;
-  message_type: string;
-  client_ip: string;
-  client_port: number;
-  transport: string;
-  domain: string;
-  apex_domain: string;
-  qtype: string;
-  qclass: string;
-  flags: string;
-  response_rcode: string | null;
-  cached: boolean;
-  cache_status: string;
-  latency_us: number | null;
-  answer_count: number;
-  response_size: number;
-  upstream: string | null;
-  upstream_latency_us: number | null;
-  policy_action: string;
   tailscale: boolean;
-}
+};
 
 /**
  * Newest first by (queried_at DESC, event_id DESC). `queried_at <= $at` is the

@@ -153,7 +153,7 @@ describe('DnstapEventBuilder', () => {
 
   it.each([
     { case: 'an IPv4 tunnel address', family: SocketFamily.INET, address: '0a080002', clientIp: '10.8.0.2', device: true },
-    { case: 'its IPv4-mapped form from a dual-stack socket', family: SocketFamily.INET6, address: '00000000000000000000ffff0a080002', clientIp: '::ffff:a08:2', device: true },
+    { case: 'its IPv4-mapped form from a dual-stack socket', family: SocketFamily.INET6, address: '00000000000000000000ffff0a080002', clientIp: '::ffff:10.8.0.2', device: true },
     { case: 'an IPv6 tunnel address', family: SocketFamily.INET6, address: 'fd000000000000000000000000000002', clientIp: 'fd00::2', device: true },
     { case: 'an address no device has', family: SocketFamily.INET, address: 'c0000237', clientIp: '192.0.2.55', device: false },
   ])('gives an event from $case the VPN device behind it', ({ family, address, clientIp, device }) => {

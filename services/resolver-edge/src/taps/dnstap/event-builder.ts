@@ -98,11 +98,19 @@ export function frameEventId(frame: Buffer): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
-/** dnstap address bytes (4 = IPv4, 16 = IPv6 per dnstap.proto) as text, or null. */
+/**
+ * dnstap address bytes (4 = IPv4, 16 = IPv6 per dnstap.proto) as text, or null: the text Node's
+ * sockets and BIND's query log give the same address (inet_ntop), so one client has one
+ * client_ip whichever source saw it: RFC 5952 for IPv6, `::ffff:a.b.c.d` for an IPv4-mapped one
+ * (RFC 4291 §2.5.5.2), which ipaddr.js would print in hex.
+ */
 export function addressText(bytes: Buffer | null): string | null {
   if (bytes === null) return null;
   if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
-  if (bytes.length === 16) return ipaddr.fromByteArray(Array.from(bytes)).toString(); // RFC 5952 form
+  if (bytes.length === 16) {
+    const mapped = bytes.readUInt32BE(0) === 0 && bytes.readUInt32BE(4) === 0 && bytes.readUInt32BE(8) === 0xffff;
+    return mapped ? `::ffff:${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}` : ipaddr.fromByteArray(Array.from(bytes)).toString();
+  }
   return null;
 }
 
